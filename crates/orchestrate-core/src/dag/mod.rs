@@ -1,0 +1,1 @@
+//! The service graph and the scheduler: a pure state machine that turns events into commands.

@@ -1,0 +1,115 @@
+//! The validated release plan: what the rest of orchestrate works from. Every value here has
+//! passed validation, so consumers never re-check it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::notify::rule::{ChannelsConfig, Rule};
+
+/// How much of the graph runs at once. `needs` edges hold under every strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    Sequential,
+    Parallel,
+    Canary,
+}
+
+/// A repository in `owner/name` form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Repo {
+    pub owner: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// A validated release plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The file the plan was read from, as given (for messages).
+    pub file: String,
+    pub name: String,
+    pub strategy: Strategy,
+    pub max_parallel: usize,
+    pub canary: Option<Canary>,
+    /// Environments by name.
+    pub environments: BTreeMap<String, Environment>,
+    /// Services in file order. Names are unique.
+    pub services: Vec<Service>,
+    pub notifications: Vec<Rule>,
+    pub channels: ChannelsConfig,
+}
+
+impl Plan {
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canary {
+    pub services: Vec<String>,
+    pub bake: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    pub name: String,
+    pub vars: BTreeMap<String, String>,
+    pub health_timeout: Duration,
+    pub lock: bool,
+}
+
+/// How a service's deploy run is triggered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    /// `workflow_dispatch` of `workflow` (file name or numeric id) at `ref`.
+    WorkflowDispatch { workflow: String, git_ref: String },
+    /// `repository_dispatch` with `event_type`; the run is the one `workflow` starts.
+    RepositoryDispatch { event_type: String, workflow: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub repo: Repo,
+    pub trigger: Trigger,
+    /// Workflow inputs (or `client_payload` for repository_dispatch), as templates.
+    pub inputs: BTreeMap<String, super::Template>,
+    pub needs: Vec<String>,
+    /// Version ranges this service needs of other services.
+    pub requires: BTreeMap<String, semver::VersionReq>,
+    /// A store release: can be halted, never rolled back.
+    pub irreversible: bool,
+    pub health: Option<Health>,
+    pub rollback: Option<Rollback>,
+    /// Artifact names downloaded after the run succeeds.
+    pub artifacts: Vec<String>,
+    /// Always send the `orchestrate_id` correlation input (the target declares it).
+    pub correlate: bool,
+    /// Per-service limit for its run, if set; else the release timeout applies.
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Health {
+    pub url: super::Template,
+    pub expect_status: u16,
+    /// Expected JSON fields (dotted paths) and their values, as templates.
+    pub expect_json: BTreeMap<String, super::Template>,
+    pub interval: Duration,
+    /// Overrides the environment's `health_timeout`.
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollback {
+    /// The rollback workflow; `None` re-runs the deploy workflow with `previous_version`.
+    pub workflow: Option<String>,
+    pub inputs: BTreeMap<String, super::Template>,
+}

@@ -1,0 +1,225 @@
+//! The data of a run report. The driver fills it; renderers and notifications only read it.
+//! Times are data (`SystemTime` values given by the driver), never read here.
+
+use std::time::{Duration, SystemTime};
+
+use crate::notify::rule::Channel;
+use crate::plan::Strategy;
+
+/// The outcome of the whole release (the `status` output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseStatus {
+    Succeeded,
+    Failed,
+    RolledBack,
+    Cancelled,
+    Planned,
+}
+
+impl ReleaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReleaseStatus::Succeeded => "succeeded",
+            ReleaseStatus::Failed => "failed",
+            ReleaseStatus::RolledBack => "rolled_back",
+            ReleaseStatus::Cancelled => "cancelled",
+            ReleaseStatus::Planned => "planned",
+        }
+    }
+}
+
+/// What became of one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceOutcome {
+    /// Deployed and verified healthy.
+    Succeeded,
+    /// Its run or its health gate failed.
+    Failed,
+    /// Cancelled in flight because the release failed or timed out.
+    Cancelled,
+    /// Never started because something it needs failed.
+    Skipped,
+    /// Its run or health gate did not finish in time.
+    TimedOut,
+    /// Deployed, then rolled back to its previous version.
+    RolledBack,
+    /// Irreversible: deployed and left as is (halted), not rolled back.
+    Halted,
+    /// Not in the release set: only its deployed version was consulted.
+    NotInRelease,
+    /// Dry run: would be deployed.
+    Planned,
+}
+
+impl ServiceOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceOutcome::Succeeded => "succeeded",
+            ServiceOutcome::Failed => "failed",
+            ServiceOutcome::Cancelled => "cancelled",
+            ServiceOutcome::Skipped => "skipped",
+            ServiceOutcome::TimedOut => "timed_out",
+            ServiceOutcome::RolledBack => "rolled_back",
+            ServiceOutcome::Halted => "halted",
+            ServiceOutcome::NotInRelease => "not_in_release",
+            ServiceOutcome::Planned => "planned",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunRef {
+    pub id: u64,
+    pub url: String,
+    /// The conclusion GitHub gave the run (`success`, `failure`, `startup_failure`, …).
+    pub conclusion: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum HealthVerdict {
+    NotChecked,
+    /// The service had no health check configured.
+    NoCheck,
+    Passed { attempts: u32 },
+    Failed { attempts: u32, reason: String },
+}
+
+/// The job and step that made a run fail, with links.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FailureDetail {
+    pub job: Option<String>,
+    pub step: Option<String>,
+    pub job_url: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServiceReport {
+    pub name: String,
+    pub repo: String,
+    /// Deployed version before the release, from the registry.
+    pub from_version: Option<String>,
+    /// Target version; `None` when not in the release set.
+    pub to_version: Option<String>,
+    pub needs: Vec<String>,
+    pub wave: usize,
+    pub irreversible: bool,
+    pub run: Option<RunRef>,
+    /// From dispatch to the run starting.
+    pub queued: Option<Duration>,
+    /// From dispatch until verified (run plus health gate).
+    pub duration: Option<Duration>,
+    pub health: HealthVerdict,
+    pub outcome: ServiceOutcome,
+    pub failure: Option<FailureDetail>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompatStatus {
+    Ok,
+    Violated,
+    /// The required service's version is unknown (never deployed, not in the release).
+    Unknown,
+}
+
+/// A `requires` range checked against a version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CompatVerdict {
+    pub service: String,
+    pub requires: String,
+    pub range: String,
+    pub against: Option<String>,
+    pub status: CompatStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackOutcome {
+    Succeeded,
+    Failed,
+    /// Not attempted: irreversible, or it would break an irreversible service's `requires`.
+    Refused,
+    /// Nothing to go back to (no previous good version in the registry).
+    NoPrevious,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RollbackReport {
+    pub service: String,
+    pub to_version: Option<String>,
+    pub run: Option<RunRef>,
+    pub outcome: RollbackOutcome,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TimelineEntry {
+    pub at: SystemTime,
+    pub service: Option<String>,
+    pub what: String,
+}
+
+/// What the release cost in API calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ApiStats {
+    pub requests: u64,
+    /// Requests counted against the primary rate limit (a 304 is not).
+    pub counted: u64,
+    pub not_modified: u64,
+    pub rate_limit_remaining: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NotificationDelivery {
+    pub channel: Channel,
+    pub event: crate::notify::rule::Event,
+    pub delivered: bool,
+    pub attempts: u32,
+    /// Why it failed; never contains a secret.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RunReport {
+    pub plan: String,
+    /// The release's id: the release-set deployment id, or a local id in a dry run.
+    pub deployment_id: String,
+    pub environment: String,
+    pub strategy: Strategy,
+    pub status: ReleaseStatus,
+    pub dry_run: bool,
+    pub started_at: SystemTime,
+    pub finished_at: SystemTime,
+    /// The orchestrating workflow run, when known.
+    pub orchestrator_run_url: Option<String>,
+    pub services: Vec<ServiceReport>,
+    pub compatibility: Vec<CompatVerdict>,
+    pub rollbacks: Vec<RollbackReport>,
+    pub timeline: Vec<TimelineEntry>,
+    pub api: ApiStats,
+    pub notifications: Vec<NotificationDelivery>,
+    /// A release-level error (lock held, timeout…), already free of secrets.
+    pub error: Option<String>,
+}
+
+impl RunReport {
+    pub fn service(&self, name: &str) -> Option<&ServiceReport> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    pub fn failed_services(&self) -> impl Iterator<Item = &ServiceReport> {
+        self.services
+            .iter()
+            .filter(|s| matches!(s.outcome, ServiceOutcome::Failed | ServiceOutcome::TimedOut))
+    }
+
+    pub fn rolled_back_services(&self) -> impl Iterator<Item = &RollbackReport> {
+        self.rollbacks
+            .iter()
+            .filter(|r| r.outcome == RollbackOutcome::Succeeded)
+    }
+}

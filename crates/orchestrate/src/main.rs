@@ -1,0 +1,2 @@
+//! orchestrate binary
+fn main() {}
