@@ -3,6 +3,7 @@
 //! facts come in as data, so every behaviour is tested without a network.
 
 pub mod dag;
+pub mod health;
 pub mod notify;
 pub mod plan;
 pub mod report;

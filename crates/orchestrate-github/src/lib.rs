@@ -1,1 +1,31 @@
-//! orchestrate-github
+//! The only crate of orchestrate that talks to GitHub: the [`GitHub`] trait (one method per use
+//! case, orchestrate's own types in and out), its REST implementation [`Client`], the
+//! [`RunWatcher`] that awaits runs cheaply, and the pure policies behind them (poll intervals,
+//! backoff, rate-limit pacing, correlation, `Link` parsing, safe unzip).
+
+mod api;
+mod artifacts;
+pub mod auth;
+pub mod client;
+pub mod correlate;
+pub mod deployments;
+mod dispatch;
+pub mod error;
+pub mod link;
+mod models;
+pub mod pacing;
+mod runs;
+pub mod stats;
+pub mod types;
+pub mod unzip;
+pub mod watch;
+
+pub use api::{BoxFuture, GitHub};
+pub use artifacts::verify_digest;
+pub use auth::{Credentials, Secret};
+pub use client::{ApiVersion, Client, ClientConfig, Method, Request, Response};
+pub use error::{Error, Result};
+pub use pacing::{PollPolicy, RetryPolicy};
+pub use stats::{RequestStats, StatsSnapshot};
+pub use types::*;
+pub use watch::{RunHandle, RunState, RunWatcher, WatchFailure, WatchTarget};

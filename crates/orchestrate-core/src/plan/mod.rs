@@ -1,8 +1,97 @@
 //! The release plan: the raw file shape, validation into a [`Plan`], templates, and the
 //! `versions` input.
+//!
+//! Reading goes in three steps, each collecting every problem it can find:
+//! `yaml` (a located tree from `granit-parser` events) → `raw` (shape, keys, types) →
+//! `validate` (meaning). [`load`] runs them and returns the plan or all diagnostics.
 
+mod decode;
+mod diag;
+mod graph;
 mod model;
+pub mod raw;
+pub mod raw_notify;
+mod rules;
+mod service;
 mod template;
+mod validate;
+mod variables;
+mod versions;
+mod yaml;
 
+pub use decode::{Spanned, Text};
+pub use diag::{Diagnostic, Level, Span, did_you_mean, render_diagnostics};
 pub use model::*;
-pub use template::Template;
+pub use template::{Placeholder, Template, TemplateError, Vars};
+pub use versions::{ReleaseSet, parse_versions};
+
+/// A plan that passed validation, and the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub plan: Plan,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads and validates the plan in `text`; `file` is used in messages only.
+///
+/// On failure returns every diagnostic (errors and warnings), sorted by position.
+pub fn load(file: &str, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
+    let root = match yaml::parse(file, text) {
+        Ok(Some(root)) if !root.is_null() => root,
+        Ok(_) => {
+            return Err(vec![
+                Diagnostic::error(file, Span::start(), "the plan file is empty")
+                    .with_hint("start from `version: 1`, `name:`, `environments:` and `services:` (see the README)"),
+            ]);
+        }
+        Err(diag) => return Err(vec![*diag]),
+    };
+    let mut ctx = decode::Ctx::new(file);
+    let raw = raw::read_plan(&mut ctx, &root);
+    let plan = validate::validate(&mut ctx, &raw);
+    let mut diags = ctx.diags;
+    diags.sort_by_key(|d| (d.line, d.column));
+    match plan {
+        Some(plan) if !diags.iter().any(Diagnostic::is_error) => Ok(Loaded {
+            plan,
+            warnings: diags,
+        }),
+        _ => Err(diags),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loaded_templates_render_with_their_variables() {
+        let text = "version: 1\nname: p\nenvironments: {staging: {vars: {api: https://x}}}\nservices:\n  api:\n    repo: a/b\n    workflow: d.yml\n    inputs: {url: \"{{ vars.api }}/v{{version}}\", replicas: 3}\n";
+        let loaded = load("plan.yml", text).expect("valid");
+        let svc = loaded.plan.service("api").expect("declared");
+        let vars = Vars::from([
+            ("vars.api".to_owned(), "https://x".to_owned()),
+            ("version".to_owned(), "1.0.0".to_owned()),
+        ]);
+        let url = svc
+            .inputs
+            .get("url")
+            .expect("declared")
+            .render(&vars)
+            .expect("renders");
+        assert_eq!(url, "https://x/v1.0.0");
+        // A number in YAML is an input value as written.
+        assert_eq!(svc.inputs.get("replicas").expect("declared").source(), "3");
+    }
+
+    #[test]
+    fn diagnostics_come_sorted_by_position() {
+        let text = "version: 3\nname: p\nenvironments: {staging: {}}\nservices:\n  a: {repo: x, workflow: d.yml, needs: [zz]}\nbogus: 1\n";
+        let diags = load("plan.yml", text).expect_err("invalid");
+        let positions: Vec<(usize, usize)> = diags.iter().map(|d| (d.line, d.column)).collect();
+        let mut sorted = positions.clone();
+        sorted.sort();
+        assert_eq!(positions, sorted);
+        assert_eq!(diags.len(), 4, "{diags:#?}");
+    }
+}

@@ -71,7 +71,10 @@ pub enum Trigger {
     /// `workflow_dispatch` of `workflow` (file name or numeric id) at `ref`.
     WorkflowDispatch { workflow: String, git_ref: String },
     /// `repository_dispatch` with `event_type`; the run is the one `workflow` starts.
-    RepositoryDispatch { event_type: String, workflow: String },
+    RepositoryDispatch {
+        event_type: String,
+        workflow: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,13 @@
 //! The run report: everything that happened in one release, and the pure renderers that turn
 //! it into a job summary, step outputs and a Mermaid graph.
 
+pub mod format;
+pub mod mermaid;
 mod model;
+pub mod outputs;
+mod ser;
+pub mod summary;
+#[cfg(test)]
+mod tests;
 
 pub use model::*;

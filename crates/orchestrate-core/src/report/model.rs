@@ -109,8 +109,10 @@ pub struct ServiceReport {
     pub irreversible: bool,
     pub run: Option<RunRef>,
     /// From dispatch to the run starting.
+    #[serde(serialize_with = "super::ser::opt_secs")]
     pub queued: Option<Duration>,
     /// From dispatch until verified (run plus health gate).
+    #[serde(serialize_with = "super::ser::opt_secs")]
     pub duration: Option<Duration>,
     pub health: HealthVerdict,
     pub outcome: ServiceOutcome,
@@ -158,6 +160,7 @@ pub struct RollbackReport {
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TimelineEntry {
+    #[serde(serialize_with = "super::ser::rfc3339")]
     pub at: SystemTime,
     pub service: Option<String>,
     pub what: String,
@@ -192,7 +195,9 @@ pub struct RunReport {
     pub strategy: Strategy,
     pub status: ReleaseStatus,
     pub dry_run: bool,
+    #[serde(serialize_with = "super::ser::rfc3339")]
     pub started_at: SystemTime,
+    #[serde(serialize_with = "super::ser::rfc3339")]
     pub finished_at: SystemTime,
     /// The orchestrating workflow run, when known.
     pub orchestrator_run_url: Option<String>,

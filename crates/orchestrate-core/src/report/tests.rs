@@ -1,0 +1,159 @@
+//! Snapshot tests of the renderers over hand-made reports.
+
+use std::time::{Duration, SystemTime};
+
+use super::*;
+use crate::notify::rule::{Channel, Event};
+use crate::plan::Strategy;
+
+fn at(secs: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000 + secs)
+}
+
+fn service(name: &str, needs: &[&str], outcome: ServiceOutcome, run: Option<u64>) -> ServiceReport {
+    ServiceReport {
+        name: name.to_owned(),
+        repo: if name == "backend" { "mickgian/PratikoAi-BE" } else { "mickgian/PratikoAi-KMP" }
+            .to_owned(),
+        from_version: Some(if name == "backend" { "1.1.0" } else { "2.0.0" }.to_owned()),
+        to_version: Some(if name == "backend" { "1.2.0" } else { "2.1.0" }.to_owned()),
+        needs: needs.iter().map(|s| (*s).to_owned()).collect(),
+        wave: usize::from(!needs.is_empty()),
+        irreversible: matches!(name, "android" | "ios"),
+        run: run.map(|id| RunRef {
+            id,
+            url: format!("https://github.com/mickgian/repo/actions/runs/{id}"),
+            conclusion: Some(if outcome == ServiceOutcome::Failed { "failure" } else { "success" }.to_owned()),
+        }),
+        queued: run.map(|_| Duration::from_secs(4)),
+        duration: run.map(|_| Duration::from_secs(185)),
+        health: match outcome {
+            ServiceOutcome::Succeeded | ServiceOutcome::RolledBack | ServiceOutcome::Halted => {
+                HealthVerdict::Passed { attempts: 2 }
+            }
+            _ => HealthVerdict::NotChecked,
+        },
+        outcome,
+        failure: None,
+    }
+}
+
+fn succeeded() -> RunReport {
+    let fronts = ["android", "ios", "web", "desktop"];
+    let mut services = vec![service("backend", &[], ServiceOutcome::Succeeded, Some(101))];
+    for (i, f) in fronts.iter().enumerate() {
+        services.push(service(f, &["backend"], ServiceOutcome::Succeeded, Some(200 + i as u64)));
+    }
+    RunReport {
+        plan: "pratiko".to_owned(),
+        deployment_id: "9001".to_owned(),
+        environment: "production".to_owned(),
+        strategy: Strategy::Canary,
+        status: ReleaseStatus::Succeeded,
+        dry_run: false,
+        started_at: at(0),
+        finished_at: at(754),
+        orchestrator_run_url: Some("https://github.com/pratiko/release/actions/runs/77".to_owned()),
+        services,
+        compatibility: vec![CompatVerdict {
+            service: "android".to_owned(),
+            requires: "backend".to_owned(),
+            range: ">=1.2, <2".to_owned(),
+            against: Some("1.2.0".to_owned()),
+            status: CompatStatus::Ok,
+        }],
+        rollbacks: vec![],
+        timeline: vec![
+            TimelineEntry { at: at(1), service: Some("backend".to_owned()), what: "dispatched".to_owned() },
+            TimelineEntry { at: at(190), service: Some("backend".to_owned()), what: "healthy on 1.2.0".to_owned() },
+        ],
+        api: ApiStats { requests: 48, counted: 31, not_modified: 17, rate_limit_remaining: Some(4969) },
+        notifications: vec![],
+        error: None,
+    }
+}
+
+fn rolled_back() -> RunReport {
+    let mut r = succeeded();
+    r.status = ReleaseStatus::RolledBack;
+    r.services = vec![
+        service("backend", &[], ServiceOutcome::RolledBack, Some(101)),
+        service("android", &["backend"], ServiceOutcome::Halted, Some(200)),
+        service("ios", &["backend"], ServiceOutcome::Failed, Some(201)),
+        service("web", &["backend"], ServiceOutcome::Cancelled, Some(202)),
+        service("desktop", &["backend"], ServiceOutcome::Skipped, None),
+    ];
+    r.services[2].failure = Some(FailureDetail {
+        job: Some("release".to_owned()),
+        step: Some("upload".to_owned()),
+        job_url: Some("https://github.com/mickgian/PratikoAi-KMP/actions/runs/201/job/5".to_owned()),
+        message: "run concluded failure".to_owned(),
+    });
+    if let Some(run) = r.services[3].run.as_mut() {
+        run.conclusion = Some("cancelled".to_owned());
+    }
+    r.rollbacks = vec![RollbackReport {
+        service: "backend".to_owned(),
+        to_version: Some("1.1.0".to_owned()),
+        run: Some(RunRef { id: 301, url: "https://github.com/mickgian/PratikoAi-BE/actions/runs/301".to_owned(), conclusion: Some("success".to_owned()) }),
+        outcome: RollbackOutcome::Succeeded,
+        reason: None,
+    }];
+    r.notifications = vec![NotificationDelivery {
+        channel: Channel::Slack,
+        event: Event::DeploymentFailed,
+        delivered: false,
+        attempts: 3,
+        error: Some("slack answered 500".to_owned()),
+    }];
+    r
+}
+
+#[test]
+fn summary_of_a_successful_release() {
+    insta::assert_snapshot!(summary::render(&succeeded()));
+}
+
+#[test]
+fn summary_of_a_rolled_back_release() {
+    insta::assert_snapshot!(summary::render(&rolled_back()));
+}
+
+#[test]
+fn outputs_of_a_rolled_back_release() {
+    let outputs = outputs::render(&rolled_back());
+    let names: Vec<_> = outputs.iter().map(|(k, _)| *k).collect();
+    assert_eq!(
+        names,
+        ["deployment_id", "status", "runs", "failed_services", "rolled_back_services", "report"]
+    );
+    let get = |k: &str| outputs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    assert_eq!(get("status"), "rolled_back");
+    assert_eq!(get("failed_services"), r#"["ios"]"#);
+    assert_eq!(get("rolled_back_services"), r#"["backend"]"#);
+    let runs: serde_json::Value = serde_json::from_str(&get("runs")).expect("runs is JSON");
+    insta::assert_json_snapshot!(runs);
+    let report: serde_json::Value = serde_json::from_str(&get("report")).expect("report is JSON");
+    assert_eq!(report["started_at"], "2026-09-21T14:13:20Z");
+    assert_eq!(report["services"][0]["duration"], 185.0);
+}
+
+#[test]
+fn a_huge_summary_is_cut_with_a_marker_under_the_limit() {
+    let mut r = succeeded();
+    r.timeline = (0..40_000)
+        .map(|i| TimelineEntry { at: at(i), service: Some(format!("svc-{i}")), what: "x".repeat(20) })
+        .collect();
+    let text = summary::render(&r);
+    assert!(text.len() <= summary::SUMMARY_LIMIT, "{}", text.len());
+    assert!(text.contains("Summary truncated"));
+    assert!(text.starts_with("## ✅ Release `pratiko`"));
+}
+
+#[test]
+fn truncation_respects_utf8_and_lines() {
+    let text = "é\n".repeat(100);
+    let cut = summary::truncate(text, 150);
+    assert!(cut.len() <= 150);
+    assert!(cut.contains("bytes omitted"));
+}

@@ -1,0 +1,204 @@
+//! Workflow runs and their attempts: creation, the lazily computed lifecycle
+//! (queued → in_progress → completed), cancel and re-run.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::plus;
+use crate::scenario::Behaviour;
+
+/// One workflow run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Run id (unique across the emulator).
+    pub id: u64,
+    /// Index of the workflow in its repository's scenario.
+    pub workflow_index: usize,
+    /// Workflow id.
+    pub workflow_id: u64,
+    /// Per-workflow run number.
+    pub run_number: u64,
+    /// `workflow_dispatch` or `repository_dispatch`.
+    pub event: String,
+    /// Branch or tag the run is on.
+    pub head_branch: String,
+    /// Commit the run is on.
+    pub head_sha: String,
+    /// Evaluated `run-name`.
+    pub display_title: String,
+    /// Inputs as strings (what `github.event.inputs` exposes).
+    pub inputs: BTreeMap<String, String>,
+    /// Login of the dispatching token.
+    pub actor: String,
+    /// Emulated creation time.
+    pub created_at: DateTime<Utc>,
+    /// Check suite id.
+    pub check_suite_id: u64,
+    /// Attempts, first to latest.
+    pub attempts: Vec<Attempt>,
+}
+
+/// One attempt of a run.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// 1-based attempt number.
+    pub number: u32,
+    /// When the attempt was created (dispatch or re-run).
+    pub created_at: DateTime<Utc>,
+    /// The scripted behaviour.
+    pub behaviour: Behaviour,
+    /// When a cancel request landed, if one did before completion.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Ids of its jobs, in job order.
+    pub job_ids: Vec<u64>,
+    /// Whether its artifacts were handed to the artifact store.
+    pub artifacts_uploaded: bool,
+}
+
+/// A run's state at one instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    /// `queued`, `in_progress` or `completed`.
+    pub status: &'static str,
+    /// Set once completed.
+    pub conclusion: Option<String>,
+    /// Last transition at or before now.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Attempt {
+    /// A new attempt; `job_ids` come from the emulator's id counter.
+    pub fn new(number: u32, created_at: DateTime<Utc>, behaviour: Behaviour, job_ids: Vec<u64>) -> Self {
+        Self { number, created_at, behaviour, cancelled_at: None, job_ids, artifacts_uploaded: false }
+    }
+
+    /// When the attempt leaves the queue.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        plus(self.created_at, self.behaviour.queued)
+    }
+
+    /// When the attempt completes on its own.
+    pub fn natural_end(&self) -> DateTime<Utc> {
+        plus(self.started_at(), self.behaviour.in_progress)
+    }
+
+    /// When the attempt completes, and with which conclusion, given any cancel request.
+    pub fn outcome(&self) -> (DateTime<Utc>, String) {
+        match self.cancelled_at {
+            Some(at) if at < self.natural_end() => (at, "cancelled".to_owned()),
+            _ => (self.natural_end(), self.behaviour.conclusion.clone()),
+        }
+    }
+
+    /// The attempt's state at `now`.
+    pub fn phase(&self, now: DateTime<Utc>) -> Phase {
+        let (end, conclusion) = self.outcome();
+        let started = self.started_at();
+        if now >= end {
+            Phase { status: "completed", conclusion: Some(conclusion), updated_at: end }
+        } else if now >= started {
+            Phase { status: "in_progress", conclusion: None, updated_at: started }
+        } else {
+            Phase { status: "queued", conclusion: None, updated_at: self.created_at }
+        }
+    }
+
+    /// Whether the attempt completed by running to its end (so it uploaded its artifacts).
+    pub fn finished_naturally(&self, now: DateTime<Utc>) -> bool {
+        let (end, conclusion) = self.outcome();
+        now >= end && self.cancelled_at.is_none_or(|c| c >= self.natural_end())
+            && conclusion != "startup_failure"
+    }
+}
+
+impl Run {
+    /// The latest attempt.
+    pub fn latest(&self) -> &Attempt {
+        self.attempts.last().expect("a run always has its first attempt")
+    }
+
+    /// The latest attempt, mutably.
+    pub fn latest_mut(&mut self) -> &mut Attempt {
+        self.attempts.last_mut().expect("a run always has its first attempt")
+    }
+
+    /// One attempt by number.
+    pub fn attempt(&self, number: u32) -> Option<&Attempt> {
+        self.attempts.iter().find(|a| a.number == number)
+    }
+
+    /// Whether `status` (a status or a conclusion, as the list filter accepts) matches at `now`.
+    pub fn matches_status(&self, wanted: &str, now: DateTime<Utc>) -> bool {
+        let phase = self.latest().phase(now);
+        phase.status == wanted || phase.conclusion.as_deref() == Some(wanted)
+    }
+
+    /// Requests cancellation; `false` when the run already completed (GitHub answers 409).
+    pub fn cancel(&mut self, now: DateTime<Utc>) -> bool {
+        let attempt = self.latest_mut();
+        if attempt.phase(now).status == "completed" {
+            return false;
+        }
+        attempt.cancelled_at = Some(now);
+        true
+    }
+}
+
+/// A test-facing snapshot of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunView {
+    /// Run id.
+    pub id: u64,
+    /// Run number.
+    pub run_number: u64,
+    /// Workflow file name.
+    pub workflow: String,
+    /// Event.
+    pub event: String,
+    /// Status now.
+    pub status: String,
+    /// Conclusion now.
+    pub conclusion: Option<String>,
+    /// Evaluated run-name.
+    pub display_title: String,
+    /// Branch or tag.
+    pub head_branch: String,
+    /// Inputs.
+    pub inputs: BTreeMap<String, String>,
+    /// Latest attempt number.
+    pub run_attempt: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn attempt(conclusion: &str) -> Attempt {
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("valid").to_utc();
+        let behaviour = Behaviour::timed(Duration::from_secs(10), Duration::from_secs(60), conclusion);
+        Attempt::new(1, start, behaviour, vec![1])
+    }
+
+    #[test]
+    fn phase_moves_through_the_lifecycle() {
+        let a = attempt("failure");
+        let t = |s: i64| a.created_at + chrono::Duration::seconds(s);
+        assert_eq!(a.phase(t(5)).status, "queued");
+        assert_eq!(a.phase(t(10)).status, "in_progress");
+        let done = a.phase(t(70));
+        assert_eq!((done.status, done.conclusion.as_deref()), ("completed", Some("failure")));
+        assert_eq!(done.updated_at, t(70));
+    }
+
+    #[test]
+    fn cancel_before_the_end_concludes_cancelled() {
+        let mut a = attempt("success");
+        a.cancelled_at = Some(a.created_at + chrono::Duration::seconds(20));
+        let phase = a.phase(a.created_at + chrono::Duration::seconds(21));
+        assert_eq!(phase.conclusion.as_deref(), Some("cancelled"));
+        assert!(!a.finished_naturally(a.created_at + chrono::Duration::seconds(100)));
+    }
+}

@@ -1,0 +1,10 @@
+//! The emulator over HTTP, as clients see it: status codes, headers, bodies and behaviours.
+
+mod auth;
+mod deployments;
+mod dispatch;
+mod issues;
+mod lifecycle;
+mod lists;
+mod politeness;
+mod support;

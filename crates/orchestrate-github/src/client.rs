@@ -1,0 +1,495 @@
+//! The HTTP client for GitHub's REST API: headers, auth, conditional requests with a per-URL
+//! ETag cache, rate-limit waits, GET retries with backoff, and request accounting.
+//!
+//! Transport is reqwest, not octocrab, although octocrab was the first choice: octocrab 0.54's
+//! default client always *appends* `User-Agent: octocrab` (its `ExtraHeadersLayer` appends after
+//! any header we set, so `orchestrate/<version>` could only be sent as a second value), its
+//! `build_request` appends `X-GitHub-Api-Version: 2022-11-28` to every request, its
+//! follow-redirect layer follows the artifact 302 itself (we need the `Location` and a bounded
+//! body), and with App auth it only sends tokens to `api.github.com`, while we mint one token
+//! per owner. What remained of octocrab would have been a thin `execute` call; octocrab still
+//! signs the GitHub App JWT (see `auth.rs`). Sibling modules (`issues.rs`) use [`Client::send`]
+//! and [`Client::json`] for authenticated JSON GET/POST/PATCH.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Auth, Credentials};
+use crate::error::{Error, Purpose, Result, remedy};
+use crate::pacing::{RateHeaders, RetryPolicy, rate_limit_wait};
+use crate::stats::RequestStats;
+use crate::types::Repo;
+
+/// The `X-GitHub-Api-Version` sent with every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApiVersion {
+    /// Dispatch answers 204, or 200 with run details when asked (`return_run_details`).
+    #[default]
+    V2022_11_28,
+    /// Dispatch always answers 200 with run details; `return_run_details` must not be sent.
+    V2026_03_10,
+}
+
+impl ApiVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V2022_11_28 => "2022-11-28",
+            ApiVersion::V2026_03_10 => "2026-03-10",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value.trim() {
+            "2022-11-28" => Some(ApiVersion::V2022_11_28),
+            "2026-03-10" => Some(ApiVersion::V2026_03_10),
+            _ => None,
+        }
+    }
+}
+
+/// Everything needed to talk to one GitHub host.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// `GITHUB_API_URL`: `https://api.github.com`, `https://host/api/v3`, or an emulator.
+    pub api_url: String,
+    pub credentials: Credentials,
+    pub api_version: ApiVersion,
+    pub retry: RetryPolicy,
+    /// Whole-request limit; a dispatch that hits it is treated as ambiguous, never re-sent.
+    pub request_timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Clock skew allowed between us and GitHub when filtering runs by creation time.
+    pub clock_skew: Duration,
+    /// After an ambiguous dispatch, how long to look for its run before concluding there is none.
+    pub dispatch_lookup: Duration,
+    /// Interval between those looks.
+    pub dispatch_lookup_interval: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(api_url: impl Into<String>, credentials: Credentials) -> Self {
+        ClientConfig {
+            api_url: api_url.into(),
+            credentials,
+            api_version: ApiVersion::default(),
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            clock_skew: Duration::from_secs(120),
+            dispatch_lookup: Duration::from_secs(20),
+            dispatch_lookup_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    fn to_reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+/// A response, whatever its status.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+    pub etag: Option<String>,
+    pub link: Option<String>,
+    pub location: Option<String>,
+    pub rate: RateHeaders,
+    /// A 304 answered from the ETag cache (the body is the cached one).
+    pub from_cache: bool,
+}
+
+impl Response {
+    /// GitHub's `message` field, or the start of the body.
+    pub fn message(&self) -> String {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            message: Option<String>,
+        }
+        serde_json::from_str::<Body>(&self.body)
+            .ok()
+            .and_then(|b| b.message)
+            .unwrap_or_else(|| self.body.chars().take(200).collect())
+    }
+}
+
+/// One request to make.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub method: Method,
+    pub repo: &'a Repo,
+    /// Path and query relative to the API base, e.g. `/repos/o/r/actions/runs?per_page=100`.
+    pub path: String,
+    pub body: Option<serde_json::Value>,
+    /// The permission the request needs, for the remedy of a refusal.
+    pub permission: &'static str,
+    pub workflow: Option<&'a str>,
+    /// GET only: send `If-None-Match` and answer a 304 from the cache.
+    pub conditional: bool,
+    /// Re-send after a 5xx or a network error. Always true for GETs; for writes only when they
+    /// are idempotent (cancel, a deployment status): a dispatch is never re-sent blindly.
+    pub resend: bool,
+    /// Non-2xx statuses returned as `Ok` for the caller to interpret (409 on cancel, …).
+    pub accept: &'a [u16],
+}
+
+impl<'a> Request<'a> {
+    pub fn get(repo: &'a Repo, path: impl Into<String>) -> Self {
+        Request {
+            method: Method::Get,
+            repo,
+            path: path.into(),
+            body: None,
+            permission: "actions: read",
+            workflow: None,
+            conditional: false,
+            resend: true,
+            accept: &[],
+        }
+    }
+
+    /// A write (POST/PATCH/DELETE): never re-sent after a 5xx or a network error unless
+    /// marked [`Request::idempotent`].
+    pub fn write(
+        method: Method,
+        repo: &'a Repo,
+        path: impl Into<String>,
+        body: Option<serde_json::Value>,
+    ) -> Self {
+        Request { method, body, resend: false, permission: "actions: write", ..Request::get(repo, path) }
+    }
+
+    pub fn permission(mut self, permission: &'static str) -> Self {
+        self.permission = permission;
+        self
+    }
+
+    pub fn conditional(mut self) -> Self {
+        self.conditional = self.method == Method::Get;
+        self
+    }
+
+    pub fn idempotent(mut self) -> Self {
+        self.resend = true;
+        self
+    }
+
+    pub fn accept(mut self, statuses: &'a [u16]) -> Self {
+        self.accept = statuses;
+        self
+    }
+
+    pub fn workflow(mut self, workflow: &'a str) -> Self {
+        self.workflow = Some(workflow);
+        self
+    }
+}
+
+/// Sends requests: no auth logic, no retries. Used by [`Client`] and to mint App tokens.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    base: url::Url,
+    version: ApiVersion,
+    pub(crate) stats: Arc<RequestStats>,
+}
+
+impl Transport {
+    pub(crate) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Option<&HeaderValue>,
+        extra: &[(HeaderName, HeaderValue)],
+        body: Option<&serde_json::Value>,
+    ) -> std::result::Result<Response, reqwest::Error> {
+        let url = format!("{}{}", self.base.as_str().trim_end_matches('/'), path);
+        let mut builder = self
+            .http
+            .request(method.to_reqwest(), url)
+            .header(header::ACCEPT, "application/vnd.github+json")
+            .header("x-github-api-version", self.version.as_str());
+        if let Some(auth) = auth {
+            builder = builder.header(header::AUTHORIZATION, auth.clone());
+        }
+        for (name, value) in extra {
+            builder = builder.header(name.clone(), value.clone());
+        }
+        if let Some(body) = body {
+            builder = builder.json(body);
+        }
+        let response = builder.send().await?;
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let number = |name: &str| text(name).and_then(|v| v.trim().parse::<u64>().ok());
+        let rate = RateHeaders {
+            limit: number("x-ratelimit-limit"),
+            remaining: number("x-ratelimit-remaining"),
+            reset: number("x-ratelimit-reset").map(|r| r as i64),
+            retry_after: number("retry-after"),
+        };
+        let etag = text("etag");
+        let link = text("link");
+        let location = text("location");
+        let body = response.text().await?;
+        self.stats.record(status, rate);
+        tracing::debug!(method = method.as_str(), path, status, "github request");
+        Ok(Response { status, body, etag, link, location, rate, from_cache: false })
+    }
+}
+
+struct Cached {
+    etag: String,
+    body: String,
+    link: Option<String>,
+}
+
+/// Most cached URLs are one list per awaited repository; this only bounds a runaway.
+const MAX_CACHED: usize = 4096;
+
+/// The authenticated REST client. One per GitHub host.
+pub struct Client {
+    pub(crate) transport: Transport,
+    auth: Auth,
+    pub(crate) config: ClientConfig,
+    etags: Mutex<HashMap<String, Cached>>,
+    /// No request leaves before this instant (a rate limit is being waited out).
+    gate: Mutex<Option<tokio::time::Instant>>,
+    /// Whether this host honours `return_run_details` (None: not known yet).
+    pub(crate) run_details: Mutex<Option<bool>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("api_url", &self.config.api_url).finish_non_exhaustive()
+    }
+}
+
+/// A reqwest client that works without an OS certificate store (`FROM scratch`).
+pub(crate) fn http_client(config: &ClientConfig, redirects: bool) -> Result<reqwest::Client> {
+    // The binary installs ring at start; installing it here too keeps the library usable on
+    // its own (tests, the emulator). An error only means a provider is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+    let policy =
+        if redirects { reqwest::redirect::Policy::limited(5) } else { reqwest::redirect::Policy::none() };
+    reqwest::Client::builder()
+        .user_agent(concat!("orchestrate/", env!("CARGO_PKG_VERSION")))
+        .tls_certs_only(roots)
+        .redirect(policy)
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.request_timeout)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the http client: {e}")))
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        let base = url::Url::parse(config.api_url.trim())
+            .map_err(|_| Error::Config(format!("GITHUB_API_URL is not a URL: {}", config.api_url)))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(Error::Config(format!("GITHUB_API_URL must be http(s): {}", config.api_url)));
+        }
+        let transport = Transport {
+            http: http_client(&config, false)?,
+            base,
+            version: config.api_version,
+            stats: Arc::new(RequestStats::default()),
+        };
+        Ok(Client {
+            transport,
+            auth: Auth::new(&config.credentials)?,
+            config,
+            etags: Mutex::new(HashMap::new()),
+            gate: Mutex::new(None),
+            run_details: Mutex::new(None),
+        })
+    }
+
+    pub fn request_stats(&self) -> &Arc<RequestStats> {
+        &self.transport.stats
+    }
+
+    pub fn base_url(&self) -> &url::Url {
+        &self.transport.base
+    }
+
+    pub fn api_version(&self) -> ApiVersion {
+        self.config.api_version
+    }
+
+    /// The `Authorization` header for a repository (artifact downloads send it themselves).
+    pub(crate) async fn auth_header(&self, repo: &Repo) -> Result<Option<HeaderValue>> {
+        self.auth.header(&self.transport, &repo.owner, &repo.name).await
+    }
+
+    /// Send and decode a 2xx JSON body.
+    pub async fn json<T: DeserializeOwned>(&self, request: Request<'_>) -> Result<T> {
+        let path = request.path.clone();
+        let response = self.send(request).await?;
+        serde_json::from_str(&response.body).map_err(|source| Error::Decode { path, source })
+    }
+
+    /// Send one request: `Ok` for 2xx, a 304 served from cache, and the statuses in `accept`;
+    /// `Err` with GitHub's message and a remedy otherwise.
+    pub async fn send(&self, request: Request<'_>) -> Result<Response> {
+        let mut failures = 0u32;
+        let mut rate_waits = 0u32;
+        let mut reauthed = false;
+        loop {
+            self.wait_for_gate().await;
+            let auth = self.auth_header(request.repo).await?;
+            let mut extra = Vec::new();
+            let cached_etag = if request.conditional { self.cached_etag(&request.path) } else { None };
+            if let Some(etag) = &cached_etag
+                && let Ok(value) = HeaderValue::from_str(etag)
+            {
+                extra.push((header::IF_NONE_MATCH, value));
+            }
+            let sent = self
+                .transport
+                .send(request.method, &request.path, auth.as_ref(), &extra, request.body.as_ref())
+                .await;
+            let response = match sent {
+                Ok(response) => response,
+                Err(source) => {
+                    if request.resend && failures + 1 < self.config.retry.max_attempts {
+                        self.backoff(&mut failures).await;
+                        continue;
+                    }
+                    return Err(Error::Network { method: request.method.as_str(), path: request.path, source });
+                }
+            };
+            if response.status == 304 && cached_etag.is_some() {
+                if let Some(hit) = self.cached(&request.path, response.clone()) {
+                    return Ok(hit);
+                }
+            }
+            if (200..300).contains(&response.status) || request.accept.contains(&response.status) {
+                if request.conditional {
+                    self.store(&request.path, &response);
+                }
+                return Ok(response);
+            }
+            let message = response.message();
+            let now = chrono::Utc::now().timestamp();
+            // A rate-limit refusal means the request was not acted on: waiting and re-sending
+            // is safe for every method, a POST included.
+            if let Some(wait) = rate_limit_wait(response.status, &message, &response.rate, now) {
+                if wait > self.config.retry.max_rate_limit_wait || rate_waits >= self.config.retry.max_attempts {
+                    let reset = response.rate.reset.and_then(|r| chrono::DateTime::from_timestamp(r, 0));
+                    let reset = reset.or_else(|| chrono::Utc::now().checked_add_signed(chrono::Duration::from_std(wait).ok()?));
+                    return Err(Error::RateLimited { path: request.path, reset_at: reset });
+                }
+                rate_waits += 1;
+                tracing::warn!(path = %request.path, wait_secs = wait.as_secs(), "rate limited by GitHub; waiting");
+                self.close_gate(wait);
+                self.transport.stats.record_retry();
+                continue;
+            }
+            // An expired installation token: mint a new one once. A 401 was not acted on either.
+            if response.status == 401 && self.auth.is_app() && !reauthed {
+                reauthed = true;
+                self.auth.invalidate(&request.repo.owner).await;
+                continue;
+            }
+            if response.status >= 500 && request.resend && failures + 1 < self.config.retry.max_attempts {
+                self.backoff(&mut failures).await;
+                continue;
+            }
+            let purpose = Purpose {
+                repo: Some(request.repo.to_string()),
+                permission: Some(request.permission),
+                workflow: request.workflow.map(str::to_owned),
+            };
+            return Err(Error::Http {
+                method: request.method.as_str(),
+                remedy: remedy(response.status, &message, &purpose),
+                path: request.path,
+                status: response.status,
+                message,
+            });
+        }
+    }
+
+    async fn backoff(&self, failures: &mut u32) {
+        let wait = self.config.retry.backoff(*failures, rand::random::<f64>());
+        *failures += 1;
+        self.transport.stats.record_retry();
+        tokio::time::sleep(wait).await;
+    }
+
+    async fn wait_for_gate(&self) {
+        let until = *self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(until) = until {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    fn close_gate(&self, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        if gate.is_none_or(|g| g < until) {
+            *gate = Some(until);
+        }
+    }
+
+    fn cached_etag(&self, path: &str) -> Option<String> {
+        self.etags.lock().unwrap_or_else(|e| e.into_inner()).get(path).map(|c| c.etag.clone())
+    }
+
+    fn cached(&self, path: &str, response: Response) -> Option<Response> {
+        let cache = self.etags.lock().unwrap_or_else(|e| e.into_inner());
+        let hit = cache.get(path)?;
+        Some(Response {
+            status: 200,
+            body: hit.body.clone(),
+            link: hit.link.clone(),
+            etag: Some(hit.etag.clone()),
+            from_cache: true,
+            ..response
+        })
+    }
+
+    fn store(&self, path: &str, response: &Response) {
+        let Some(etag) = &response.etag else { return };
+        let mut cache = self.etags.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED && !cache.contains_key(path) {
+            cache.clear();
+        }
+        cache.insert(
+            path.to_owned(),
+            Cached { etag: etag.clone(), body: response.body.clone(), link: response.link.clone() },
+        );
+    }
+}

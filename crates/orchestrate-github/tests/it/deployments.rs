@@ -1,0 +1,82 @@
+//! The registry: deployments created without auto-merge, the 202 answer as an error, and
+//! "deployed" read as the newest deployment (by id) whose newest status (by id) is success.
+
+use orchestrate_github::{DeploymentState, DeploymentStatusUpdate, Error, GitHub, NewDeployment};
+
+use crate::fake::{self, Resp};
+use crate::{client, repo};
+
+fn deployment(id: u64, version: &str) -> serde_json::Value {
+    serde_json::json!({"id": id, "sha": "s", "ref": "main", "task": "deploy", "environment": "production",
+        "payload": {"version": version}, "created_at": "2026-01-01T00:00:00Z"})
+}
+
+fn new_deployment() -> NewDeployment {
+    NewDeployment {
+        environment: "production".into(),
+        git_ref: "main".into(),
+        task: "deploy".into(),
+        payload: serde_json::json!({"version": "1.2.3"}),
+        description: Some("d".repeat(300)),
+        production_environment: None,
+    }
+}
+
+#[tokio::test]
+async fn create_sends_no_auto_merge_and_statuses_are_posted() {
+    let gh = fake::start(|req| {
+        if req.is("POST", "/repos/acme/api/deployments/77/statuses") {
+            return Resp::json(201, serde_json::json!({"id": 1, "state": "success"}));
+        }
+        if req.is("POST", "/repos/acme/api/deployments") {
+            return Resp::json(201, deployment(77, "1.2.3"));
+        }
+        Resp::empty(404)
+    })
+    .await;
+    let github = client(&gh.url);
+    let id = github.create_deployment(&repo(), &new_deployment()).await.expect("created");
+    assert_eq!(id, 77);
+    let update = DeploymentStatusUpdate {
+        state: DeploymentState::Success,
+        log_url: Some("https://github.com/acme/api/actions/runs/1".into()),
+        environment_url: None,
+        description: None,
+    };
+    github.set_deployment_status(&repo(), id, &update).await.expect("status");
+    let requests = gh.requests();
+    assert_eq!(requests[0].body["auto_merge"], false);
+    assert_eq!(requests[0].body["required_contexts"], serde_json::json!([]));
+    assert_eq!(requests[0].body["description"].as_str().map(|d| d.chars().count()), Some(140));
+    assert_eq!(requests[1].body["state"], "success");
+}
+
+#[tokio::test]
+async fn a_202_auto_merge_answer_is_an_error() {
+    let gh = fake::start(|_| Resp::json(202, serde_json::json!({"message": "Auto-merged master into topic-branch on deployment."}))).await;
+    let err = client(&gh.url).create_deployment(&repo(), &new_deployment()).await.expect_err("202");
+    assert!(matches!(err, Error::DeploymentAutoMerged { .. }), "{err}");
+    assert!(err.to_string().contains("Auto-merged"));
+}
+
+#[tokio::test]
+async fn deployed_versions_sort_by_id_and_read_the_newest_status() {
+    let gh = fake::start(|req| {
+        if req.is("GET", "/repos/acme/api/deployments?") {
+            // Deliberately out of order.
+            return Resp::json(200, serde_json::json!([deployment(3, "1.1.0"), deployment(9, "1.3.0"), deployment(7, "1.2.0"), deployment(5, "1.1.5")]));
+        }
+        let statuses = match req.path.split('/').nth(5) {
+            Some("9") => serde_json::json!([{"id": 92, "state": "failure"}, {"id": 91, "state": "in_progress"}]),
+            Some("7") => serde_json::json!([{"id": 72, "state": "success"}, {"id": 71, "state": "in_progress"}]),
+            Some("5") => serde_json::json!([{"id": 51, "state": "in_progress"}, {"id": 53, "state": "success"}]),
+            _ => serde_json::json!([{"id": 31, "state": "success"}]),
+        };
+        Resp::json(200, statuses)
+    })
+    .await;
+    let history = client(&gh.url).deployed_versions(&repo(), "production").await.expect("read");
+    assert_eq!(history.current.as_ref().and_then(|d| d.version.as_deref()), Some("1.2.0"));
+    assert_eq!(history.previous.as_ref().and_then(|d| d.version.as_deref()), Some("1.1.5"));
+    assert!(gh.requests()[0].path.contains("environment=production"));
+}

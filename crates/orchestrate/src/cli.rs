@@ -1,0 +1,224 @@
+//! The command line: every subcommand and flag, parsed with clap's derive API. Tokens are
+//! never flags (they would end up in shell history and process lists): they come from the
+//! environment (`ORCHESTRATE_TOKEN`) or the action's `github_token` input.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The default plan location, relative to the repository root (the action's workspace).
+pub const DEFAULT_PLAN: &str = ".github/orchestrate.yml";
+
+/// Coordinated releases across repositories, driven by GitHub Actions.
+#[derive(Debug, Parser)]
+#[command(name = "orchestrate", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a release plan and report every problem; exit 2 if there is any error.
+    Validate {
+        /// The release plan.
+        #[arg(default_value = DEFAULT_PLAN)]
+        plan: PathBuf,
+    },
+    /// Show what a release would do: waves, resolved inputs, irreversible services, locks.
+    Plan(PlanArgs),
+    /// Run a release from a terminal.
+    Run(RunArgs),
+    /// The container entry point: inputs from `INPUT_*`, outputs to the runner's files.
+    Action,
+    /// Run a whole release against the built-in emulator (no token, no network).
+    Rehearse(RehearseArgs),
+    /// Show what the registry says is deployed in an environment.
+    Status(StatusArgs),
+    /// Serve the built-in GitHub emulator.
+    Emulator(EmulatorArgs),
+}
+
+/// What every release-shaped command takes: a plan, an environment and versions.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The release plan.
+    #[arg(default_value = DEFAULT_PLAN)]
+    pub plan: PathBuf,
+    /// The environment to release to (one of the plan's `environments`).
+    #[arg(long = "env", short = 'e', value_name = "ENV")]
+    pub env: String,
+    /// Versions as a YAML/JSON mapping, e.g. `{backend: 1.2.0, frontend: {web: 2.1.0}}`.
+    #[arg(long, value_name = "MAPPING")]
+    pub versions: String,
+    /// Override the plan's strategy.
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    pub strategy: Option<StrategyArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// Do not roll back deployed services when the release fails.
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Limit for the whole release, e.g. `45m`.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Only these notification channels (comma separated: slack, webhook, email, github_issue).
+    #[arg(long, value_name = "CHANNELS")]
+    pub notify: Option<String>,
+    /// Resolve and report, dispatch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    /// The release plan.
+    #[arg(default_value = DEFAULT_PLAN)]
+    pub plan: PathBuf,
+    /// The emulator scenario: which runs fail, how long they take.
+    #[arg(long, value_name = "SCENARIO")]
+    pub scenario: String,
+    /// The environment to release to; the plan's first environment when absent.
+    #[arg(long = "env", short = 'e', value_name = "ENV")]
+    pub env: Option<String>,
+    /// Versions mapping; the scenario's versions when absent.
+    #[arg(long, value_name = "MAPPING")]
+    pub versions: Option<String>,
+    /// Override the plan's strategy.
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    pub strategy: Option<StrategyArg>,
+    /// Output format of the final report.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The release plan (to know the services and their repositories).
+    #[arg(default_value = DEFAULT_PLAN)]
+    pub plan: PathBuf,
+    /// The environment to look at.
+    #[arg(long = "env", short = 'e', value_name = "ENV")]
+    pub env: String,
+    /// How many past release sets to list.
+    #[arg(long, default_value_t = 5)]
+    pub history: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Port to listen on (0 picks a free one and prints it).
+    #[arg(long, short = 'p')]
+    pub port: u16,
+    /// Address to bind; loopback by default so the emulator is never exposed.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// A scenario to preload (scripted run durations and faults).
+    #[arg(long, value_name = "SCENARIO")]
+    pub scenario: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    Sequential,
+    Parallel,
+    Canary,
+}
+
+impl StrategyArg {
+    /// The name as the plan and the action input spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StrategyArg::Sequential => "sequential",
+            StrategyArg::Parallel => "parallel",
+            StrategyArg::Canary => "canary",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn plan_takes_env_versions_strategy_and_format() {
+        let cli = Cli::try_parse_from([
+            "orchestrate",
+            "plan",
+            "p.yml",
+            "--env",
+            "staging",
+            "--versions",
+            "{backend: 1.2.0}",
+            "--strategy",
+            "canary",
+            "--format",
+            "json",
+        ])
+        .expect("parses");
+        let Command::Plan(args) = cli.command else {
+            panic!("not plan: {cli:?}");
+        };
+        assert_eq!(args.release.plan, PathBuf::from("p.yml"));
+        assert_eq!(args.release.env, "staging");
+        assert_eq!(args.release.strategy, Some(StrategyArg::Canary));
+        assert_eq!(args.format, Format::Json);
+    }
+
+    #[test]
+    fn validate_defaults_to_the_conventional_plan_path() {
+        let cli = Cli::try_parse_from(["orchestrate", "validate"]).expect("parses");
+        let Command::Validate { plan } = cli.command else {
+            panic!("not validate");
+        };
+        assert_eq!(plan, PathBuf::from(DEFAULT_PLAN));
+    }
+
+    #[test]
+    fn rehearse_requires_a_scenario_and_emulator_a_port() {
+        assert!(Cli::try_parse_from(["orchestrate", "rehearse"]).is_err());
+        assert!(Cli::try_parse_from(["orchestrate", "emulator"]).is_err());
+        assert!(Cli::try_parse_from(["orchestrate", "emulator", "--port", "0"]).is_ok());
+        assert!(
+            Cli::try_parse_from([
+                "orchestrate",
+                "plan",
+                "--env",
+                "x",
+                "--versions",
+                "{}",
+                "--strategy",
+                "yolo"
+            ])
+            .is_err()
+        );
+    }
+}

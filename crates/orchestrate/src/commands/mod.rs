@@ -1,0 +1,66 @@
+//! The subcommands. Each takes the environment snapshot and the output sinks, and returns
+//! `Ok(())` or a [`Failure`] that `main` turns into an exit code.
+
+pub mod action;
+pub mod dry_run;
+pub mod plan;
+pub mod validate;
+
+use std::io::{self, Write};
+
+use crate::cli::Command;
+use crate::env::Env;
+use crate::error::Failure;
+use crate::gha::{Masker, Workflow};
+
+/// Where a command writes: stdout (command output and workflow commands, through
+/// [`Workflow`] so it is redacted) and stderr (diagnostics, redacted too).
+pub struct Io {
+    pub out: Workflow<Box<dyn Write>>,
+    pub err: Box<dyn Write>,
+    pub masker: Masker,
+}
+
+impl Io {
+    /// `announce_masks`: print `::add-mask::` lines (only inside Actions).
+    pub fn new(
+        out: Box<dyn Write>,
+        err: Box<dyn Write>,
+        masker: Masker,
+        announce_masks: bool,
+    ) -> Io {
+        Io {
+            out: Workflow::new(out, masker.clone(), announce_masks),
+            err,
+            masker,
+        }
+    }
+
+    /// Multi-line text to stdout, redacted.
+    pub fn print(&mut self, text: &str) -> io::Result<()> {
+        for line in text.lines() {
+            self.out.line(line)?;
+        }
+        Ok(())
+    }
+
+    /// Text to stderr, redacted.
+    pub fn eprint(&mut self, text: &str) -> io::Result<()> {
+        self.err.write_all(self.masker.redact(text).as_bytes())?;
+        self.err.flush()
+    }
+}
+
+/// Runs one subcommand.
+pub fn run(command: Command, env: &Env, io: &mut Io) -> Result<(), Failure> {
+    match command {
+        Command::Validate { plan } => validate::run(&plan, io),
+        Command::Plan(args) => plan::run(&args, io),
+        Command::Action => action::run(env, io),
+        // The bodies of these come with the driver, the emulator and the registry.
+        Command::Run(_) => Err(Failure::NotImplemented("run")),
+        Command::Rehearse(_) => Err(Failure::NotImplemented("rehearse")),
+        Command::Status(_) => Err(Failure::NotImplemented("status")),
+        Command::Emulator(_) => Err(Failure::NotImplemented("emulator")),
+    }
+}

@@ -1,0 +1,265 @@
+//! Step outputs in `$GITHUB_OUTPUT`: one heredoc entry per output,
+//! `name<<ghadelimiter_<uuid v4>\nvalue\nghadelimiter_<uuid>\n`, as the toolkit writes them, so
+//! any value (newlines, `=`, `<<`, unicode) reaches the runner intact.
+
+use std::io::{self, Write};
+
+use super::mask::Masker;
+
+/// Why an output was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(
+        "output name `{0}` is not usable: it must be non-empty and contain no `=`, `<<` or line break"
+    )]
+    BadName(String),
+    #[error("output `{0}` contains the delimiter `{1}`; refusing to write it")]
+    ContainsDelimiter(String, String),
+    #[error("writing output `{name}`")]
+    Io {
+        name: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A fresh delimiter, unguessable so that a value cannot end its own entry.
+pub fn new_delimiter() -> String {
+    format!("ghadelimiter_{}", uuid::Uuid::new_v4())
+}
+
+/// One entry in the runner's heredoc form. Names with `=` or `<<` are refused, stricter than
+/// the toolkit: the runner picks the `NAME=VALUE` form when `=` comes first, and a name holding
+/// `<<` would move where the delimiter starts.
+pub fn format_output(name: &str, value: &str, delimiter: &str) -> Result<String, OutputError> {
+    if name.is_empty() || name.contains(['=', '\n', '\r']) || name.contains("<<") {
+        return Err(OutputError::BadName(name.to_owned()));
+    }
+    if name.contains(delimiter) || value.contains(delimiter) {
+        return Err(OutputError::ContainsDelimiter(
+            name.to_owned(),
+            delimiter.to_owned(),
+        ));
+    }
+    Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
+}
+
+/// Appends outputs to the output file (or any writer), redacting secrets from values.
+#[derive(Debug)]
+pub struct OutputWriter<W: Write> {
+    out: W,
+    masker: Masker,
+}
+
+impl<W: Write> OutputWriter<W> {
+    pub fn new(out: W, masker: Masker) -> OutputWriter<W> {
+        OutputWriter { out, masker }
+    }
+
+    /// Writes one output with its own fresh delimiter.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), OutputError> {
+        let entry = format_output(name, &self.masker.redact(value), &new_delimiter())?;
+        self.out
+            .write_all(entry.as_bytes())
+            .and_then(|()| self.out.flush())
+            .map_err(|source| OutputError::Io {
+                name: name.to_owned(),
+                source,
+            })
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// The runner's parser for environment files (`FileCommandManager`'s `EnvFileKeyValuePairs`,
+/// Linux flavour), used by tests to prove the runner accepts what we write.
+#[cfg(test)]
+pub(crate) mod runner {
+    use std::collections::BTreeMap;
+
+    /// Reads a line ending in `\n`; returns the line and whether it had a newline.
+    fn read_line<'a>(text: &'a str, index: &mut usize) -> Option<(&'a str, bool)> {
+        if *index >= text.len() {
+            return None;
+        }
+        let start = *index;
+        match text[start..].find('\n') {
+            Some(lf) => {
+                *index = start + lf + 1;
+                Some((&text[start..start + lf], true))
+            }
+            None => {
+                *index = text.len();
+                Some((&text[start..], false))
+            }
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
+        let mut out = BTreeMap::new();
+        let mut index = 0;
+        while let Some((line, _)) = read_line(text, &mut index) {
+            if line.is_empty() {
+                continue;
+            }
+            let equals = line.find('=');
+            let heredoc = line.find("<<");
+            match (equals, heredoc) {
+                (Some(e), h) if h.is_none_or(|h| e < h) => {
+                    let (name, value) = (&line[..e], &line[e + 1..]);
+                    if name.is_empty() {
+                        return Err(format!("Invalid format '{line}'. Name must not be empty"));
+                    }
+                    out.insert(name.to_owned(), value.to_owned());
+                }
+                (_, Some(h)) => {
+                    let (name, delimiter) = (&line[..h], &line[h + 2..]);
+                    if name.is_empty() || delimiter.is_empty() {
+                        return Err(format!(
+                            "Invalid format '{line}'. Name must not be empty and delimiter must not be empty"
+                        ));
+                    }
+                    let start = index;
+                    let mut end = index;
+                    loop {
+                        let Some((content, had_newline)) = read_line(text, &mut index) else {
+                            return Err(format!(
+                                "Invalid value. Matching delimiter not found '{delimiter}'"
+                            ));
+                        };
+                        if content == delimiter {
+                            break;
+                        }
+                        if !had_newline {
+                            return Err("Invalid value. EOF marker missing new line.".to_owned());
+                        }
+                        end = index - 1;
+                    }
+                    let value = if end > start { &text[start..end] } else { "" };
+                    out.insert(name.to_owned(), value.to_owned());
+                }
+                _ => return Err(format!("Invalid format '{line}'")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_all(pairs: &[(&str, &str)], masker: Masker) -> String {
+        let mut writer = OutputWriter::new(Vec::new(), masker);
+        for (name, value) in pairs {
+            writer.set(name, value).expect("valid output");
+        }
+        String::from_utf8(writer.into_inner()).expect("utf-8")
+    }
+
+    #[test]
+    fn tricky_values_round_trip_through_the_runner_parser() {
+        let pairs = [
+            ("plain", "succeeded"),
+            ("empty", ""),
+            ("multi", "line one\nline two\n\nline four"),
+            ("trailing_newline", "ends with newline\n"),
+            ("equals", "a=b=c"),
+            ("heredoc_lookalike", "x<<EOF\nEOF\n=<<"),
+            ("unicode", "déploiement ✓ 部署 🚀"),
+            ("json", r#"{"backend":{"id":1,"url":"https://x/y?a=b"}}"#),
+            ("crlf", "windows\r\nline"),
+        ];
+        let text = write_all(&pairs, Masker::new());
+        let parsed = runner::parse(&text).expect("the runner accepts it");
+        assert_eq!(parsed.len(), pairs.len());
+        for (name, value) in pairs {
+            assert_eq!(
+                parsed.get(name).map(String::as_str),
+                Some(value),
+                "output {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_entry_uses_a_fresh_uuid_delimiter() {
+        let text = write_all(&[("a", "1"), ("b", "2")], Masker::new());
+        let heads: Vec<&str> = text.lines().filter(|l| l.contains("<<")).collect();
+        assert_eq!(heads.len(), 2);
+        let delims: Vec<&str> = heads
+            .iter()
+            .filter_map(|h| h.split_once("<<"))
+            .map(|(_, d)| d)
+            .collect();
+        assert_ne!(delims[0], delims[1]);
+        for d in delims {
+            let uuid = d.strip_prefix("ghadelimiter_").expect("prefix");
+            assert_eq!(
+                uuid::Uuid::parse_str(uuid).map(|u| u.get_version_num()),
+                Ok(4)
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_values_and_names_containing_the_delimiter_or_bad_names() {
+        let d = "ghadelimiter_fixed";
+        assert!(matches!(
+            format_output("x", "before\nghadelimiter_fixed\nafter", d),
+            Err(OutputError::ContainsDelimiter(..))
+        ));
+        assert!(matches!(
+            format_output("ghadelimiter_fixed", "v", d),
+            Err(OutputError::ContainsDelimiter(..))
+        ));
+        for bad in ["", "a=b", "a<<b", "a\nb"] {
+            assert!(
+                matches!(format_output(bad, "v", d), Err(OutputError::BadName(_))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            format_output("ok", "v", d).expect("valid"),
+            "ok<<ghadelimiter_fixed\nv\nghadelimiter_fixed\n"
+        );
+    }
+
+    #[test]
+    fn secrets_never_reach_the_output_file() {
+        let masker = Masker::new();
+        masker.register("ghp_topsecret");
+        let text = write_all(&[("report", "token ghp_topsecret used")], masker);
+        assert!(!text.contains("ghp_topsecret"));
+        let parsed = runner::parse(&text).expect("parses");
+        assert_eq!(parsed["report"], "token *** used");
+    }
+
+    #[test]
+    fn runner_parser_rejects_what_the_runner_rejects() {
+        assert!(
+            runner::parse("name<<EOF\nvalue\n")
+                .unwrap_err()
+                .contains("Matching delimiter not found")
+        );
+        assert!(
+            runner::parse("name<<EOF\nvalue")
+                .unwrap_err()
+                .contains("EOF marker missing new line")
+        );
+        assert!(
+            runner::parse("<<EOF\nEOF\n")
+                .unwrap_err()
+                .contains("Name must not be empty")
+        );
+        assert!(
+            runner::parse("garbage\n")
+                .unwrap_err()
+                .contains("Invalid format")
+        );
+        let later_wins = runner::parse("a=1\n\na=2\n").expect("parses");
+        assert_eq!(later_wins["a"], "2");
+    }
+}
