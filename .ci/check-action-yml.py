@@ -4,8 +4,8 @@
 - the metadata keys GitHub needs (name, description, author, branding, inputs, outputs, runs)
 - runs.using == docker with a prebuilt `docker://` image (users' runners never compile Rust)
 - exactly the inputs and outputs of SPEC.md section 3, snake_case, each described
-- every input is read by the binary (`INPUT_<NAME>` appears in crates/orchestrate/src) and the
-  binary reads no `INPUT_*` that action.yml does not declare
+- every input has its constant in the binary's env registry (`const INPUT_<NAME>: &str =
+  "INPUT_<NAME>"` in crates/orchestrate/src) and the registry names no input action.yml lacks
 - the example workflows that call the action pass only declared inputs, and the reusable
   pipeline re-exports every output
 - workflow policy (STYLE.md): `permissions: {}` at the top, permissions per job, and every
@@ -110,8 +110,9 @@ def check_outputs(outputs: dict, problems: list[str]) -> None:
 def check_binary_reads_inputs(root: pathlib.Path, inputs: dict, problems: list[str]) -> None:
     src = root / "crates" / "orchestrate" / "src"
     text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(src.rglob("*.rs")))
-    # Only string literals count: the registry's values, not doc comments or constant names.
-    read = set(re.findall(r'"INPUT_([A-Za-z0-9_\-.]+)"', text))
+    # The registry (crates/orchestrate/src/env.rs): `pub const INPUT_X: &str = "INPUT_X";`.
+    # Only those count, not doc comments or test data.
+    read = set(re.findall(r'const\s+INPUT_\w+\s*:\s*&str\s*=\s*"INPUT_([^"]+)"', text))
     for name in inputs:
         if name.upper() not in read:
             problems.append(
@@ -123,7 +124,10 @@ def check_binary_reads_inputs(root: pathlib.Path, inputs: dict, problems: list[s
 
 
 def workflow_files(root: pathlib.Path) -> list[pathlib.Path]:
-    return sorted((root / "examples").rglob("*.yml")) + sorted((root / ".github" / "workflows").glob("*.yml"))
+    """Workflow files: ours and the examples. Plans and emulator scenarios also live under
+    examples/ and are not workflows, so only files with a top-level `jobs:` count."""
+    candidates = sorted((root / "examples").rglob("*.yml")) + sorted((root / ".github" / "workflows").glob("*.yml"))
+    return [p for p in candidates if re.search(r"^jobs:", p.read_text(encoding="utf-8"), re.MULTILINE)]
 
 
 def check_callers(root: pathlib.Path, inputs: dict, outputs: dict, problems: list[str]) -> None:

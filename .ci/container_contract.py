@@ -8,10 +8,11 @@ event.json, /github/home and /github/runner_temp. The process gets exactly a con
 environment (`env -i` semantics): INPUT_* for every input with action.yml's defaults, GITHUB_*,
 HOME, CI, GITHUB_ACTIONS; cwd /github/workspace; entrypoint `orchestrate action`.
 
-Checked, for each case: exit code 0; GITHUB_OUTPUT parses under the runner's rules (section 4.3)
+Checked, for each dry-run case: exit code 0; GITHUB_OUTPUT parses under the runner's rules (section 4.3)
 and has status=planned, every output of action.yml, and JSON `runs`/`report`; the summary is
 non-empty and under 1 MiB; the token never appears outside `::add-mask::`; nothing is written
-outside /github.
+outside /github. A bad input (unknown environment) must exit 2 with an `::error` annotation,
+still without leaking the token or writing outside /github.
 
 Needs root (chroot). Usage: container_contract.py --binary B --plan P --action action.yml
 """
@@ -152,7 +153,9 @@ def snapshot(root: pathlib.Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def run_case(name: str, args, action: dict, inputs: dict[str, str], event: dict, event_name: str) -> list[str]:
+def run_case(
+    name: str, args, action: dict, inputs: dict[str, str], event: dict, event_name: str, expected_exit: int
+) -> list[str]:
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="orchestrate-root-") as tmp:
         root = pathlib.Path(tmp)
@@ -181,8 +184,12 @@ def run_case(name: str, args, action: dict, inputs: dict[str, str], event: dict,
             shown = "\n".join(f"      | {line}" for line in text.splitlines()[:40])
             if shown:
                 print(f"   [{name}] {label}:\n{shown}")
-        if proc.returncode != 0:
-            problems.append(f"[{name}] exit code {proc.returncode}, expected 0")
+        if proc.returncode != expected_exit:
+            problems.append(f"[{name}] exit code {proc.returncode}, expected {expected_exit}")
+        if expected_exit != 0:
+            # Bad input: a clear `::error` annotation, and still no leak and no stray writes.
+            if not any(line.lstrip().startswith("::error") for line in stdout.splitlines()):
+                problems.append(f"[{name}] no `::error` annotation on stdout for a bad input")
 
         output_text = (root / files["set_output"].lstrip("/")).read_text(encoding="utf-8")
         summary_bytes = (root / files["step_summary"].lstrip("/")).read_bytes()
@@ -192,9 +199,10 @@ def run_case(name: str, args, action: dict, inputs: dict[str, str], event: dict,
             problems.append(f"[{name}] GITHUB_OUTPUT does not parse under the runner's rules: {err}")
             outputs = {}
         print(f"   [{name}] outputs: {sorted(outputs)}; summary: {len(summary_bytes)} bytes")
-        problems += check_outputs(name, action, outputs)
-        if not summary_bytes.strip():
-            problems.append(f"[{name}] the step summary is empty")
+        if expected_exit == 0:
+            problems += check_outputs(name, action, outputs)
+            if not summary_bytes.strip():
+                problems.append(f"[{name}] the step summary is empty")
         if len(summary_bytes) >= SUMMARY_LIMIT:
             problems.append(f"[{name}] the step summary is {len(summary_bytes)} bytes, over the runner's 1 MiB")
 
@@ -304,14 +312,16 @@ def main() -> int:
         "repository": dispatch_event["repository"],
         "sender": dispatch_event["sender"],
     }
+    bad_environment = dict(explicit, target_environment="nowhere")
     cases = [
-        ("explicit inputs", explicit, {"inputs": {}}, "workflow_dispatch"),
-        ("workflow_dispatch fallback", {"github_token": TOKEN, "dry_run": "true"}, dispatch_event, "workflow_dispatch"),
-        ("repository_dispatch fallback", {"github_token": TOKEN, "dry_run": "true"}, repo_dispatch_event, "repository_dispatch"),
+        ("explicit inputs", explicit, {"inputs": {}}, "workflow_dispatch", 0),
+        ("workflow_dispatch fallback", {"github_token": TOKEN, "dry_run": "true"}, dispatch_event, "workflow_dispatch", 0),
+        ("repository_dispatch fallback", {"github_token": TOKEN, "dry_run": "true"}, repo_dispatch_event, "repository_dispatch", 0),
+        ("unknown environment", bad_environment, {"inputs": {}}, "workflow_dispatch", 2),
     ]
     problems: list[str] = []
-    for name, inputs, event, event_name in cases:
-        problems += run_case(name, args, action, inputs, event, event_name)
+    for name, inputs, event, event_name, expected_exit in cases:
+        problems += run_case(name, args, action, inputs, event, event_name, expected_exit)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:

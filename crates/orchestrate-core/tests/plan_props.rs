@@ -8,7 +8,12 @@ const REFERENCE: &str = include_str!("../../../tests/fixtures/plans/valid/refere
 
 fn check_plan(text: &str) {
     // YAML ends a line at `\r\n`, `\n` or a lone `\r`.
-    let line_count = text.replace("\r\n", "\n").replace('\r', "\n").lines().count().max(1);
+    let line_count = text
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .lines()
+        .count()
+        .max(1);
     let diags: Vec<Diagnostic> = match load("plan.yml", text) {
         Ok(loaded) => loaded.warnings,
         Err(diags) => {

@@ -48,8 +48,8 @@ pub enum TokenKind {
     Integration,
 }
 
-/// One configured token.
-#[derive(Debug, Clone, Deserialize)]
+/// One configured token. Its `Debug` output never shows the secret.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSpec {
     /// Id used in the request log (the token itself is never logged).
@@ -71,6 +71,20 @@ pub struct TokenSpec {
     /// Primary rate limit per hour (defaults to the emulator's).
     #[serde(default)]
     pub rate_limit: Option<u32>,
+}
+
+impl std::fmt::Debug for TokenSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSpec")
+            .field("id", &self.id)
+            .field("token", &"***")
+            .field("repos", &self.repos)
+            .field("permissions", &self.permissions)
+            .field("kind", &self.kind)
+            .field("login", &self.login)
+            .field("rate_limit", &self.rate_limit)
+            .finish()
+    }
 }
 
 impl TokenSpec {
@@ -98,7 +112,12 @@ impl TokenSpec {
     }
 
     /// A token limited to `repos` with exactly `permissions`.
-    pub fn scoped(id: &str, token: &str, repos: &[&str], permissions: &[(Permission, Access)]) -> Self {
+    pub fn scoped(
+        id: &str,
+        token: &str,
+        repos: &[&str],
+        permissions: &[(Permission, Access)],
+    ) -> Self {
         Self {
             repos: repos.iter().map(|r| (*r).to_owned()).collect(),
             permissions: permissions.iter().copied().collect(),
@@ -116,7 +135,11 @@ impl TokenSpec {
         if permission == Permission::Metadata && needed == Access::Read {
             return true;
         }
-        self.permissions.get(&permission).copied().unwrap_or(Access::None) >= needed
+        self.permissions
+            .get(&permission)
+            .copied()
+            .unwrap_or(Access::None)
+            >= needed
     }
 
     /// GitHub's 403 message for this kind of token.
@@ -184,7 +207,20 @@ mod tests {
         assert!(token.allows(Permission::Metadata, Access::Read));
         let (perm, access) = required_permission(&Method::POST, "actions/workflows/x/dispatches");
         assert_eq!((perm, access), (Permission::Actions, Access::Write));
-        assert_eq!(required_permission(&Method::POST, "dispatches").0, Permission::Contents);
+        assert_eq!(
+            required_permission(&Method::POST, "dispatches").0,
+            Permission::Contents
+        );
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let token = TokenSpec::permissive("ci", "ghp_supersecret");
+        let shown = format!("{token:?}");
+        assert!(
+            shown.contains("ci") && !shown.contains("supersecret"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -192,7 +228,9 @@ mod tests {
         assert_eq!(bearer(Some("Bearer abc")), Some("abc"));
         assert_eq!(bearer(Some("token abc")), Some("abc"));
         assert_eq!(bearer(Some("Basic abc")), None);
-        assert_eq!(repo_of("/repos/o/r/actions/runs").map(|(r, rest)| (r, rest.to_owned())),
-            Some(("o/r".to_owned(), "actions/runs".to_owned())));
+        assert_eq!(
+            repo_of("/repos/o/r/actions/runs").map(|(r, rest)| (r, rest.to_owned())),
+            Some(("o/r".to_owned(), "actions/runs".to_owned()))
+        );
     }
 }

@@ -23,7 +23,11 @@ impl Clock {
         Self {
             origin_real: Instant::now(),
             origin_emulated: start.unwrap_or_else(Utc::now),
-            factor: if factor.is_finite() && factor >= 0.0 { factor } else { 1.0 },
+            factor: if factor.is_finite() && factor >= 0.0 {
+                factor
+            } else {
+                1.0
+            },
             offset: Mutex::new(Duration::ZERO),
         }
     }
@@ -31,14 +35,20 @@ impl Clock {
     /// The current emulated time.
     pub fn now(&self) -> DateTime<Utc> {
         let real = self.origin_real.elapsed().mul_f64(self.factor);
-        let offset = *self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let offset = *self
+            .offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let elapsed = chrono::Duration::from_std(real + offset).unwrap_or(chrono::Duration::MAX);
         self.origin_emulated + elapsed
     }
 
     /// Jumps the emulated time forward (tests use this instead of sleeping).
     pub fn advance(&self, by: Duration) {
-        let mut offset = self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut offset = self
+            .offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *offset += by;
     }
 

@@ -76,7 +76,10 @@ impl Default for EmulatorConfig {
 impl EmulatorConfig {
     /// A config for `scenario` with every other setting at its default.
     pub fn new(scenario: Scenario) -> Self {
-        Self { scenario, ..Self::default() }
+        Self {
+            scenario,
+            ..Self::default()
+        }
     }
 }
 
@@ -92,12 +95,21 @@ impl Emulator {
         let (state, runtime) = build(config, addr)?;
         let app = app(&state, &runtime);
         let (stop, stopped) = oneshot::channel::<()>();
-        let serving = axum::serve(ResettableListener(listener), app.into_make_service_with_connect_info::<KillSwitch>())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            });
+        let serving = axum::serve(
+            ResettableListener(listener),
+            app.into_make_service_with_connect_info::<KillSwitch>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
         let task = tokio::spawn(async move { serving.await });
-        Ok(RunningEmulator { state, runtime, addr, stop: Mutex::new(Some(stop)), task: Mutex::new(Some(task)) })
+        Ok(RunningEmulator {
+            state,
+            runtime,
+            addr,
+            stop: Mutex::new(Some(stop)),
+            task: Mutex::new(Some(task)),
+        })
     }
 }
 
@@ -106,19 +118,37 @@ pub async fn serve(config: EmulatorConfig, listener: TcpListener) -> Result<(), 
     let addr = listener.local_addr()?;
     let (state, runtime) = build(config, addr)?;
     let app = app(&state, &runtime);
-    axum::serve(ResettableListener(listener), app.into_make_service_with_connect_info::<KillSwitch>()).await?;
+    axum::serve(
+        ResettableListener(listener),
+        app.into_make_service_with_connect_info::<KillSwitch>(),
+    )
+    .await?;
     Ok(())
 }
 
-fn build(config: EmulatorConfig, addr: SocketAddr) -> Result<(AppState, RuntimeRegistry), EmulatorError> {
+fn build(
+    config: EmulatorConfig,
+    addr: SocketAddr,
+) -> Result<(AppState, RuntimeRegistry), EmulatorError> {
     config.scenario.validate()?;
     let factor = config.time_factor.or(config.scenario.speed).unwrap_or(1.0);
     let clock = Arc::new(Clock::new(config.start_time, factor));
     let store_clock = Arc::clone(&clock);
     let artifacts = ArtifactStore::with_clock(Arc::new(move || store_clock.now()));
-    let host = if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() };
-    let base_url = config.public_url.map_or_else(|| format!("http://{host}"), |u| u.trim_end_matches('/').to_owned());
-    let tokens = if config.tokens.is_empty() { vec![TokenSpec::permissive("default", DEFAULT_TOKEN)] } else { config.tokens };
+    let host = if addr.ip().is_unspecified() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
+    let base_url = config.public_url.map_or_else(
+        || format!("http://{host}"),
+        |u| u.trim_end_matches('/').to_owned(),
+    );
+    let tokens = if config.tokens.is_empty() {
+        vec![TokenSpec::permissive("default", DEFAULT_TOKEN)]
+    } else {
+        config.tokens
+    };
     let world = World::new(&config.scenario, clock.now());
     let state = Arc::new(Shared {
         clock,
@@ -171,7 +201,9 @@ impl RunningEmulator {
     pub fn runs(&self, repo: &str) -> Vec<RunView> {
         let now = self.state.clock.now();
         let world = self.state.world();
-        let Some(repo) = world.repo(repo) else { return Vec::new() };
+        let Some(repo) = world.repo(repo) else {
+            return Vec::new();
+        };
         repo.runs
             .iter()
             .map(|run| {
@@ -194,12 +226,20 @@ impl RunningEmulator {
 
     /// Deployments of `repo`, oldest first, with their statuses.
     pub fn deployments(&self, repo: &str) -> Vec<Deployment> {
-        self.state.world().repo(repo).map(|r| r.deployments.clone()).unwrap_or_default()
+        self.state
+            .world()
+            .repo(repo)
+            .map(|r| r.deployments.clone())
+            .unwrap_or_default()
     }
 
     /// Issues of `repo`, oldest first, with their comments.
     pub fn issues(&self, repo: &str) -> Vec<Issue> {
-        self.state.world().repo(repo).map(|r| r.issues.clone()).unwrap_or_default()
+        self.state
+            .world()
+            .repo(repo)
+            .map(|r| r.issues.clone())
+            .unwrap_or_default()
     }
 
     /// The current emulated time.
@@ -225,7 +265,11 @@ impl RunningEmulator {
     /// Mints `ACTIONS_RUNTIME_TOKEN` for a job of run `run_id` of `repo`:
     /// `(token, run_backend_id, job_backend_id)`.
     pub fn runtime_token(&self, repo: &str, run_id: u64) -> (String, String, String) {
-        let canonical = self.state.world().repo(repo).map_or_else(|| repo.to_owned(), |r| r.full_name().to_owned());
+        let canonical = self
+            .state
+            .world()
+            .repo(repo)
+            .map_or_else(|| repo.to_owned(), |r| r.full_name().to_owned());
         self.runtime.mint_runtime_token(&canonical, run_id)
     }
 
@@ -233,6 +277,28 @@ impl RunningEmulator {
     pub fn set_behind(&self, repo: &str, git_ref: &str) {
         if let Some(repo) = lock(&self.state.world).repo_mut(repo) {
             repo.behind.insert(git_ref.to_owned());
+        }
+    }
+
+    /// Changes a health endpoint's scripted failure; `false` when no such service exists.
+    pub fn set_health_failure(
+        &self,
+        service: &str,
+        failure: crate::scenario::HealthFailure,
+    ) -> bool {
+        let mut world = lock(&self.state.world);
+        let Some(health) = world.health.iter_mut().find(|h| h.service == service) else {
+            return false;
+        };
+        health.failure = failure;
+        true
+    }
+
+    /// Replaces the failing commit-status contexts of `repo` (deployments that leave
+    /// `required_contexts` unset answer 409 while any is failing).
+    pub fn set_failing_contexts(&self, repo: &str, contexts: &[&str]) {
+        if let Some(repo) = lock(&self.state.world).repo_mut(repo) {
+            repo.spec.failing_contexts = contexts.iter().map(|c| (*c).to_owned()).collect();
         }
     }
 

@@ -118,9 +118,15 @@ impl Faults {
 
     /// Decides what happens to a request.
     pub fn decide(&mut self, method: &str, path: &str) -> Decision {
-        let mut decision = Decision { latency: self.latency(), fault: None };
+        let mut decision = Decision {
+            latency: self.latency(),
+            fault: None,
+        };
         for (index, scripted) in self.config.script.iter().enumerate() {
-            let method_ok = scripted.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method));
+            let method_ok = scripted
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method));
             if !method_ok || !path.contains(&scripted.path_contains) {
                 continue;
             }
@@ -144,7 +150,8 @@ impl Faults {
     }
 
     fn random_fault(&mut self, method: &str, path: &str) -> Option<Fault> {
-        let is_dispatch = method == "POST" && path.ends_with("/dispatches") && path.contains("/workflows/");
+        let is_dispatch =
+            method == "POST" && path.ends_with("/dispatches") && path.contains("/workflows/");
         if is_dispatch && self.roll(self.config.dispatch_502_rate) {
             return Some(Fault::SucceedThen502);
         }
@@ -153,7 +160,9 @@ impl Faults {
         }
         if self.roll(self.config.error_rate) {
             let statuses = [500, 502, 503];
-            return Some(Fault::Status(statuses[self.rng.random_range(0..statuses.len())]));
+            return Some(Fault::Status(
+                statuses[self.rng.random_range(0..statuses.len())],
+            ));
         }
         None
     }
@@ -178,17 +187,26 @@ mod tests {
         fault.skip = 1;
         faults.script(fault);
         assert_eq!(faults.decide("GET", "/repos/o/r/actions/runs").fault, None);
-        assert_eq!(faults.decide("GET", "/repos/o/r/actions/runs").fault, Some(Fault::Status(503)));
+        assert_eq!(
+            faults.decide("GET", "/repos/o/r/actions/runs").fault,
+            Some(Fault::Status(503))
+        );
         assert_eq!(faults.decide("GET", "/repos/o/r/actions/runs").fault, None);
         assert_eq!(faults.decide("POST", "/repos/o/r/actions/runs").fault, None);
     }
 
     #[test]
     fn same_seed_gives_same_faults() {
-        let config = FaultConfig { seed: 7, error_rate: 0.5, ..FaultConfig::default() };
+        let config = FaultConfig {
+            seed: 7,
+            error_rate: 0.5,
+            ..FaultConfig::default()
+        };
         let run = |config: FaultConfig| {
             let mut faults = Faults::new(config);
-            (0..50).map(|_| faults.decide("GET", "/x").fault).collect::<Vec<_>>()
+            (0..50)
+                .map(|_| faults.decide("GET", "/x").fault)
+                .collect::<Vec<_>>()
         };
         let first = run(config.clone());
         assert_eq!(first, run(config));

@@ -25,7 +25,12 @@ pub struct ApiError {
 impl ApiError {
     /// An error with the generic docs URL.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), docs: DOCS.to_owned(), errors: None }
+        Self {
+            status,
+            message: message.into(),
+            docs: DOCS.to_owned(),
+            errors: None,
+        }
     }
 
     /// 404 `Not Found`.
@@ -76,7 +81,9 @@ impl IntoResponse for ApiError {
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = (status, bytes).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
     response
 }
 
@@ -100,21 +107,36 @@ pub struct Paging {
 impl Paging {
     /// From the raw query values; invalid values fall back to the defaults like GitHub.
     pub fn from_query(per_page: Option<&str>, page: Option<&str>) -> Self {
-        let per_page = per_page.and_then(|v| v.parse::<usize>().ok()).filter(|v| *v > 0).unwrap_or(30).min(100);
-        let page = page.and_then(|v| v.parse::<usize>().ok()).filter(|v| *v > 0).unwrap_or(1);
+        let per_page = per_page
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(30)
+            .min(100);
+        let page = page
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(1);
         Self { per_page, page }
     }
 
     /// The slice of `items` on this page.
     pub fn slice<'a, T>(&self, items: &'a [T]) -> &'a [T] {
-        let start = (self.page - 1).saturating_mul(self.per_page).min(items.len());
+        let start = (self.page - 1)
+            .saturating_mul(self.per_page)
+            .min(items.len());
         let end = start.saturating_add(self.per_page).min(items.len());
         &items[start..end]
     }
 
     /// The `Link` header for a list of `total` items at `base` + `path` with `query` (the
     /// request's own parameters, `page` replaced), or `None` when everything fits on one page.
-    pub fn link(&self, total: usize, base: &str, path: &str, query: &[(String, String)]) -> Option<String> {
+    pub fn link(
+        &self,
+        total: usize,
+        base: &str,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Option<String> {
         let last = total.div_ceil(self.per_page).max(1);
         if last == 1 && self.page == 1 {
             return None;
@@ -129,7 +151,10 @@ impl Paging {
         };
         let mut links = Vec::new();
         if self.page > 1 {
-            links.push(format!("{}; rel=\"prev\"", url(self.page.saturating_sub(1).min(last))));
+            links.push(format!(
+                "{}; rel=\"prev\"",
+                url(self.page.saturating_sub(1).min(last))
+            ));
         }
         if self.page < last {
             links.push(format!("{}; rel=\"next\"", url(self.page + 1)));
@@ -153,7 +178,10 @@ pub fn paged(body: &Value, link: Option<String>) -> Response {
 
 /// Looks a query parameter up.
 pub fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -163,13 +191,30 @@ mod tests {
     #[test]
     fn link_header_has_absolute_next_last_prev_first() {
         let paging = Paging::from_query(Some("10"), Some("2"));
-        let query = vec![("per_page".to_owned(), "10".to_owned()), ("page".to_owned(), "2".to_owned())];
-        let link = paging.link(35, "http://h", "/repos/o/r/actions/runs", &query).expect("paged");
-        assert!(link.contains("<http://h/repos/o/r/actions/runs?per_page=10&page=3>; rel=\"next\""), "{link}");
+        let query = vec![
+            ("per_page".to_owned(), "10".to_owned()),
+            ("page".to_owned(), "2".to_owned()),
+        ];
+        let link = paging
+            .link(35, "http://h", "/repos/o/r/actions/runs", &query)
+            .expect("paged");
+        assert!(
+            link.contains("<http://h/repos/o/r/actions/runs?per_page=10&page=3>; rel=\"next\""),
+            "{link}"
+        );
         assert!(link.contains("page=4>; rel=\"last\""), "{link}");
-        assert!(link.contains("page=1>; rel=\"prev\"") && link.contains("page=1>; rel=\"first\""), "{link}");
-        assert_eq!(paging.slice(&(0..35).collect::<Vec<_>>()), &[10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+        assert!(
+            link.contains("page=1>; rel=\"prev\"") && link.contains("page=1>; rel=\"first\""),
+            "{link}"
+        );
+        assert_eq!(
+            paging.slice(&(0..35).collect::<Vec<_>>()),
+            &[10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
+        );
         assert_eq!(Paging::from_query(Some("500"), None).per_page, 100);
-        assert_eq!(Paging::from_query(None, None).link(30, "h", "/p", &[]), None);
+        assert_eq!(
+            Paging::from_query(None, None).link(30, "h", "/p", &[]),
+            None
+        );
     }
 }

@@ -38,7 +38,13 @@ impl Listener for ResettableListener {
                     // Best effort: small JSON answers should not wait for Nagle.
                     let _ = stream.set_nodelay(true);
                     let kill = KillSwitch(Arc::new(AtomicBool::new(false)));
-                    return (ResettableStream { inner: stream, kill }, addr);
+                    return (
+                        ResettableStream {
+                            inner: stream,
+                            kill,
+                        },
+                        addr,
+                    );
                 }
                 // Too many open files and the like: back off briefly, as axum's own listener does.
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
@@ -68,7 +74,10 @@ impl ResettableStream {
     fn reset(&self) -> io::Error {
         // Linger 0 turns the close into an RST instead of a FIN.
         let _ = self.inner.set_zero_linger();
-        io::Error::new(io::ErrorKind::ConnectionReset, "connection reset by fault injection")
+        io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "connection reset by fault injection",
+        )
     }
 
     fn killed(&self) -> bool {
@@ -77,7 +86,11 @@ impl ResettableStream {
 }
 
 impl AsyncRead for ResettableStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.killed() {
             return Poll::Ready(Err(self.reset()));
         }
@@ -86,7 +99,11 @@ impl AsyncRead for ResettableStream {
 }
 
 impl AsyncWrite for ResettableStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if self.killed() {
             return Poll::Ready(Err(self.reset()));
         }

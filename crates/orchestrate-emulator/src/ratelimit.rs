@@ -42,7 +42,11 @@ impl RateLimiter {
             window_start: now,
         });
         if (now - bucket.window_start).num_seconds() >= WINDOW_SECS {
-            *bucket = Bucket { limit, used: 0, window_start: now };
+            *bucket = Bucket {
+                limit,
+                used: 0,
+                window_start: now,
+            };
         }
         bucket
     }

@@ -173,9 +173,15 @@ impl Behaviour {
         Self {
             queued: patch.queued.unwrap_or(self.queued),
             in_progress: patch.in_progress.unwrap_or(self.in_progress),
-            conclusion: patch.conclusion.clone().unwrap_or_else(|| self.conclusion.clone()),
+            conclusion: patch
+                .conclusion
+                .clone()
+                .unwrap_or_else(|| self.conclusion.clone()),
             jobs: patch.jobs.clone().unwrap_or_else(|| self.jobs.clone()),
-            artifacts: patch.artifacts.clone().unwrap_or_else(|| self.artifacts.clone()),
+            artifacts: patch
+                .artifacts
+                .clone()
+                .unwrap_or_else(|| self.artifacts.clone()),
         }
     }
 }
@@ -370,7 +376,10 @@ impl WorkflowSpec {
     /// Declares an input.
     #[must_use]
     pub fn input(mut self, name: &str, required: bool) -> Self {
-        let spec = InputSpec { required, ..InputSpec::default() };
+        let spec = InputSpec {
+            required,
+            ..InputSpec::default()
+        };
         self.inputs.insert(name.to_owned(), spec);
         self
     }
@@ -415,7 +424,12 @@ impl WorkflowSpec {
 impl Behaviour {
     /// A behaviour with the given durations and conclusion, default jobs.
     pub fn timed(queued: Duration, in_progress: Duration, conclusion: &str) -> Self {
-        Self { queued, in_progress, conclusion: conclusion.to_owned(), ..Self::default() }
+        Self {
+            queued,
+            in_progress,
+            conclusion: conclusion.to_owned(),
+            ..Self::default()
+        }
     }
 }
 
@@ -501,8 +515,14 @@ health:
         let bad = BTreeMap::from([("version".to_owned(), "2.0.0".to_owned())]);
         assert_eq!(workflow.behaviour_for(&bad, 1).conclusion, "failure");
         assert_eq!(workflow.behaviour_for(&bad, 2).conclusion, "success");
-        assert_eq!(workflow.behaviour_for(&BTreeMap::new(), 1).conclusion, "success");
-        assert_eq!(scenario.health[0].failure, HealthFailure::NeverReportsNewVersion);
+        assert_eq!(
+            workflow.behaviour_for(&BTreeMap::new(), 1).conclusion,
+            "success"
+        );
+        assert_eq!(
+            scenario.health[0].failure,
+            HealthFailure::NeverReportsNewVersion
+        );
     }
 
     #[test]

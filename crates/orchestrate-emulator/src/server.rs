@@ -40,14 +40,32 @@ pub fn app(state: AppState, results: Router, blob: Router) -> Router {
 
 /// Tokenless services (health, logs, results, blobs): recorded, never counted.
 async fn log_only(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let (method, path, at, wall) = (req.method().to_string(), path_of(&req), st.clock.now(), Utc::now());
+    let (method, path, at, wall) = (
+        req.method().to_string(),
+        path_of(&req),
+        st.clock.now(),
+        Utc::now(),
+    );
     let response = next.run(req).await;
-    record(&st, Entry { method, path, status: response.status().as_u16(), counted: false, token: None, at, wall });
+    record(
+        &st,
+        Entry {
+            method,
+            path,
+            status: response.status().as_u16(),
+            counted: false,
+            token: None,
+            at,
+            wall,
+        },
+    );
     response
 }
 
 fn path_of(req: &Request) -> String {
-    req.uri().path_and_query().map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned())
+    req.uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned())
 }
 
 struct Entry {
@@ -78,7 +96,15 @@ async fn gateway(State(st): State<AppState>, mut req: Request, next: Next) -> Re
     let method = req.method().clone();
     let path = path_of(&req);
     let bare = req.uri().path().to_owned();
-    let mut entry = Entry { method: method.to_string(), path, status: 0, counted: false, token: None, at: st.clock.now(), wall: Utc::now() };
+    let mut entry = Entry {
+        method: method.to_string(),
+        path,
+        status: 0,
+        counted: false,
+        token: None,
+        at: st.clock.now(),
+        wall: Utc::now(),
+    };
     let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase();
     let decision = lock(&st.faults).decide(method.as_str(), &bare);
     if !decision.latency.is_zero() {
@@ -96,10 +122,21 @@ async fn gateway(State(st): State<AppState>, mut req: Request, next: Next) -> Re
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
             ApiError::new(status, "Server Error").into_response()
         }
-        Some(Fault::SecondaryLimit { status, retry_after }) => secondary_limit(status, retry_after, &request_id),
+        Some(Fault::SecondaryLimit {
+            status,
+            retry_after,
+        }) => secondary_limit(status, retry_after, &request_id),
         None | Some(Fault::SucceedThen502) => {
             let succeed_then_502 = decision.fault.is_some();
-            authorized(&st, &mut req, &mut entry, &request_id, next, succeed_then_502).await
+            authorized(
+                &st,
+                &mut req,
+                &mut entry,
+                &request_id,
+                next,
+                succeed_then_502,
+            )
+            .await
         }
     };
     let headers = response.headers_mut();
@@ -111,11 +148,27 @@ async fn gateway(State(st): State<AppState>, mut req: Request, next: Next) -> Re
 }
 
 /// Authentication, rate limit, visibility, permission, handler, ETag.
-async fn authorized(st: &AppState, req: &mut Request, entry: &mut Entry, request_id: &str, next: Next, then_502: bool) -> Response {
-    let secret = auth::bearer(req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
+async fn authorized(
+    st: &AppState,
+    req: &mut Request,
+    entry: &mut Entry,
+    request_id: &str,
+    next: Next,
+    then_502: bool,
+) -> Response {
+    let secret = auth::bearer(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
     let token = match secret.map(|s| st.token(s)) {
-        None => return ApiError::new(StatusCode::UNAUTHORIZED, "Requires authentication").into_response(),
-        Some(None) => return ApiError::new(StatusCode::UNAUTHORIZED, "Bad credentials").into_response(),
+        None => {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "Requires authentication")
+                .into_response();
+        }
+        Some(None) => {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "Bad credentials").into_response();
+        }
         Some(Some(token)) => token.clone(),
     };
     entry.token = Some(token.id.clone());
@@ -139,57 +192,111 @@ async fn authorized(st: &AppState, req: &mut Request, entry: &mut Entry, request
         .and_then(|v| v.to_str().ok())
         .unwrap_or(DEFAULT_API_VERSION)
         .to_owned();
-    let if_none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let is_get = req.method() == Method::GET;
-    req.extensions_mut().insert(Caller { token_id: token.id.clone(), login: token.login.clone(), api_version: api_version.clone(), rate_limit: limit });
+    req.extensions_mut().insert(Caller {
+        token_id: token.id.clone(),
+        login: token.login.clone(),
+        api_version: api_version.clone(),
+        rate_limit: limit,
+    });
     let request = std::mem::replace(req, Request::new(Body::empty()));
     let mut response = next.run(request).await;
     if then_502 && response.status().is_success() {
         // The work was done (e.g. the run exists), but the client is told otherwise.
         response = ApiError::new(StatusCode::BAD_GATEWAY, "Server Error").into_response();
     }
-    insert(response.headers_mut(), "x-github-api-version-selected", &api_version);
+    insert(
+        response.headers_mut(),
+        "x-github-api-version-selected",
+        &api_version,
+    );
     if is_get && response.status() == StatusCode::OK {
-        let (response, not_modified) = conditional(response, if_none_match.as_deref(), &token.id).await;
+        let (response, not_modified) =
+            conditional(response, if_none_match.as_deref(), &token.id).await;
         if not_modified {
             // "Making a conditional request does not count against your primary rate limit."
             entry.counted = false;
             let quota = lock(&st.limiter).refund(&token.id, limit, Utc::now());
             return with_quota(response, quota);
         }
-        return with_quota(response, if counted { quota } else { lock(&st.limiter).peek(&token.id, limit, Utc::now()) });
+        return with_quota(
+            response,
+            if counted {
+                quota
+            } else {
+                lock(&st.limiter).peek(&token.id, limit, Utc::now())
+            },
+        );
     }
     with_quota(response, quota)
 }
 
 /// 404 for an unknown or invisible repository, 403 for a missing permission.
-fn check_repo(st: &AppState, token: &TokenSpec, method: &Method, path: &str) -> Result<(), ApiError> {
-    let Some((full, rest)) = auth::repo_of(path) else { return Ok(()) };
+fn check_repo(
+    st: &AppState,
+    token: &TokenSpec,
+    method: &Method,
+    path: &str,
+) -> Result<(), ApiError> {
+    let Some((full, rest)) = auth::repo_of(path) else {
+        return Ok(());
+    };
     let exists = lock(&st.world).repo(&full).is_some();
     if !exists || !token.can_see(&full) {
         return Err(ApiError::not_found());
     }
     let (permission, access) = auth::required_permission(method, rest);
     if !token.allows(permission, access) {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, token.forbidden_message()));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            token.forbidden_message(),
+        ));
     }
     Ok(())
 }
 
 /// Adds a strong ETag; answers 304 with an empty body when `If-None-Match` matches.
-async fn conditional(response: Response, if_none_match: Option<&str>, token_id: &str) -> (Response, bool) {
+async fn conditional(
+    response: Response,
+    if_none_match: Option<&str>,
+    token_id: &str,
+) -> (Response, bool) {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return (ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Server Error").into_response(), false);
+        return (
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Server Error").into_response(),
+            false,
+        );
     };
-    let link = parts.headers.get(header::LINK).and_then(|v| v.to_str().ok());
+    let link = parts
+        .headers
+        .get(header::LINK)
+        .and_then(|v| v.to_str().ok());
     let tag = etag::compute(&bytes, link, token_id);
     insert(&mut parts.headers, "etag", &tag);
-    insert(&mut parts.headers, "cache-control", "private, max-age=60, s-maxage=60");
-    insert(&mut parts.headers, "vary", "Accept, Authorization, Cookie, X-GitHub-OTP");
+    insert(
+        &mut parts.headers,
+        "cache-control",
+        "private, max-age=60, s-maxage=60",
+    );
+    insert(
+        &mut parts.headers,
+        "vary",
+        "Accept, Authorization, Cookie, X-GitHub-OTP",
+    );
     if if_none_match.is_some_and(|inm| etag::matches(inm, &tag)) {
         let mut headers = HeaderMap::new();
-        for name in [header::ETAG, header::CACHE_CONTROL, header::VARY, header::LINK] {
+        for name in [
+            header::ETAG,
+            header::CACHE_CONTROL,
+            header::VARY,
+            header::LINK,
+        ] {
             if let Some(value) = parts.headers.get(&name) {
                 headers.insert(name, value.clone());
             }
@@ -203,14 +310,20 @@ async fn conditional(response: Response, if_none_match: Option<&str>, token_id: 
 
 fn primary_exhausted(token: &TokenSpec, request_id: &str, quota: Quota) -> Response {
     let who = match token.kind {
-        TokenKind::PersonalAccessToken => format!("user ID {}", crate::models::user_id(&token.login)),
+        TokenKind::PersonalAccessToken => {
+            format!("user ID {}", crate::models::user_id(&token.login))
+        }
         TokenKind::Integration => format!("installation ID {}", crate::models::user_id(&token.id)),
     };
-    let reset = DateTime::from_timestamp(quota.reset, 0).map(crate::clock::rfc3339).unwrap_or_default();
+    let reset = DateTime::from_timestamp(quota.reset, 0)
+        .map(crate::clock::rfc3339)
+        .unwrap_or_default();
     let message = format!(
         "API rate limit exceeded for {who}. If you reach out to GitHub Support for help, please include the request ID {request_id} and timestamp {reset}."
     );
-    ApiError::new(StatusCode::FORBIDDEN, message).docs("overview/rate-limits-for-the-rest-api").into_response()
+    ApiError::new(StatusCode::FORBIDDEN, message)
+        .docs("overview/rate-limits-for-the-rest-api")
+        .into_response()
 }
 
 fn secondary_limit(status: u16, retry_after: u64, request_id: &str) -> Response {
@@ -224,14 +337,22 @@ fn secondary_limit(status: u16, retry_after: u64, request_id: &str) -> Response 
         "status": status.as_u16().to_string(),
     });
     let mut response = json_response(status, &body);
-    insert(response.headers_mut(), "retry-after", &retry_after.to_string());
+    insert(
+        response.headers_mut(),
+        "retry-after",
+        &retry_after.to_string(),
+    );
     response
 }
 
 fn with_quota(mut response: Response, quota: Quota) -> Response {
     let headers = response.headers_mut();
     insert(headers, "x-ratelimit-limit", &quota.limit.to_string());
-    insert(headers, "x-ratelimit-remaining", &quota.remaining.to_string());
+    insert(
+        headers,
+        "x-ratelimit-remaining",
+        &quota.remaining.to_string(),
+    );
     insert(headers, "x-ratelimit-used", &quota.used.to_string());
     insert(headers, "x-ratelimit-reset", &quota.reset.to_string());
     insert(headers, "x-ratelimit-resource", "core");

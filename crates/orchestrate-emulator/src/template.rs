@@ -53,10 +53,14 @@ fn evaluate(expr: &str, ctx: &TemplateContext) -> String {
 }
 
 fn lookup(reference: &str, ctx: &TemplateContext) -> String {
-    if let Some(literal) = reference.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+    if let Some(literal) = reference
+        .strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+    {
         return literal.replace("''", "'");
     }
-    let field = |map: &BTreeMap<String, String>, key: &str| map.get(key).cloned().unwrap_or_default();
+    let field =
+        |map: &BTreeMap<String, String>, key: &str| map.get(key).cloned().unwrap_or_default();
     if let Some(name) = reference.strip_prefix("inputs.") {
         return field(&ctx.inputs, name);
     }
@@ -88,9 +92,15 @@ mod tests {
         };
         ctx.inputs.insert("version".into(), "1.2.3".into());
         ctx.inputs.insert("orchestrate_id".into(), "abc".into());
-        let out = render("Deploy ${{ inputs.version }} [${{inputs.orchestrate_id}}]", &ctx);
+        let out = render(
+            "Deploy ${{ inputs.version }} [${{inputs.orchestrate_id}}]",
+            &ctx,
+        );
         assert_eq!(out, "Deploy 1.2.3 [abc]");
         assert_eq!(render("${{ inputs.missing || 'none' }}", &ctx), "none");
-        assert_eq!(render("${{ github.event_name }} ${{ x", &ctx), "workflow_dispatch ${{ x");
+        assert_eq!(
+            render("${{ github.event_name }} ${{ x", &ctx),
+            "workflow_dispatch ${{ x"
+        );
     }
 }

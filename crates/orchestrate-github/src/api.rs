@@ -11,8 +11,9 @@ use crate::error::Result;
 use crate::stats::StatsSnapshot;
 use crate::types::{
     ArtifactInfo, ArtifactLimits, CancelOutcome, Correlation, DeployedHistory, DeploymentId,
-    DeploymentStatusUpdate, DispatchRequest, Dispatched, ExtractedArtifact, NewDeployment, PollQuery,
-    PollResult, ReleaseSet, ReleaseSetRecord, Repo, RepositoryDispatchRequest, RunFailure, RunSummary,
+    DeploymentStatusUpdate, DispatchRequest, Dispatched, ExtractedArtifact, NewDeployment,
+    PollQuery, PollResult, ReleaseSet, ReleaseSetRecord, Repo, RepositoryDispatchRequest,
+    RunFailure, RunSummary,
 };
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -23,24 +24,46 @@ pub trait GitHub: Send + Sync {
     fn dispatch<'a>(&'a self, req: &'a DispatchRequest) -> BoxFuture<'a, Result<Dispatched>>;
 
     /// `repository_dispatch`; the run is found by the `orchestrate_id` in `client_payload`.
-    fn repository_dispatch<'a>(&'a self, req: &'a RepositoryDispatchRequest) -> BoxFuture<'a, Result<Dispatched>>;
+    fn repository_dispatch<'a>(
+        &'a self,
+        req: &'a RepositoryDispatchRequest,
+    ) -> BoxFuture<'a, Result<Dispatched>>;
 
     /// The run carrying a correlation id, if it exists yet (error when several do).
-    fn find_dispatched_run<'a>(&'a self, correlation: &'a Correlation) -> BoxFuture<'a, Result<Option<RunSummary>>>;
+    fn find_dispatched_run<'a>(
+        &'a self,
+        correlation: &'a Correlation,
+    ) -> BoxFuture<'a, Result<Option<RunSummary>>>;
 
     /// Everything awaited in one repository, in one conditional list request (plus pages, plus
     /// one GET per awaited run the list did not show).
-    fn poll_runs<'a>(&'a self, repo: &'a Repo, query: &'a PollQuery) -> BoxFuture<'a, Result<PollResult>>;
+    fn poll_runs<'a>(
+        &'a self,
+        repo: &'a Repo,
+        query: &'a PollQuery,
+    ) -> BoxFuture<'a, Result<PollResult>>;
 
     fn get_run<'a>(&'a self, repo: &'a Repo, run_id: u64) -> BoxFuture<'a, Result<RunSummary>>;
 
     /// The failed job and step of a run, with links.
-    fn failure_detail<'a>(&'a self, repo: &'a Repo, run_id: u64) -> BoxFuture<'a, Result<RunFailure>>;
+    fn failure_detail<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+    ) -> BoxFuture<'a, Result<RunFailure>>;
 
     /// 202 and 409 (already completed) are both success.
-    fn cancel_run<'a>(&'a self, repo: &'a Repo, run_id: u64) -> BoxFuture<'a, Result<CancelOutcome>>;
+    fn cancel_run<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+    ) -> BoxFuture<'a, Result<CancelOutcome>>;
 
-    fn list_run_artifacts<'a>(&'a self, repo: &'a Repo, run_id: u64) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>>;
+    fn list_run_artifacts<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+    ) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>>;
 
     /// Download, verify, unpack safely into `dest` (must not exist or be empty), read JSON fields.
     fn download_artifact<'a>(
@@ -52,7 +75,11 @@ pub trait GitHub: Send + Sync {
     ) -> BoxFuture<'a, Result<ExtractedArtifact>>;
 
     /// `auto_merge: false`, `required_contexts: []`; a 202 (auto-merge) is an error.
-    fn create_deployment<'a>(&'a self, repo: &'a Repo, deployment: &'a NewDeployment) -> BoxFuture<'a, Result<DeploymentId>>;
+    fn create_deployment<'a>(
+        &'a self,
+        repo: &'a Repo,
+        deployment: &'a NewDeployment,
+    ) -> BoxFuture<'a, Result<DeploymentId>>;
 
     fn set_deployment_status<'a>(
         &'a self,
@@ -62,14 +89,27 @@ pub trait GitHub: Send + Sync {
     ) -> BoxFuture<'a, Result<()>>;
 
     /// Current and previous good versions of `repo` in `environment`.
-    fn deployed_versions<'a>(&'a self, repo: &'a Repo, environment: &'a str) -> BoxFuture<'a, Result<DeployedHistory>>;
+    fn deployed_versions<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environment: &'a str,
+    ) -> BoxFuture<'a, Result<DeployedHistory>>;
 
     /// Record a release set (a deployment with task `deploy:release-set`) in the orchestrator's
     /// repository; its statuses are set with [`GitHub::set_deployment_status`].
-    fn record_release_set<'a>(&'a self, repo: &'a Repo, set: &'a ReleaseSet) -> BoxFuture<'a, Result<DeploymentId>>;
+    fn record_release_set<'a>(
+        &'a self,
+        repo: &'a Repo,
+        set: &'a ReleaseSet,
+    ) -> BoxFuture<'a, Result<DeploymentId>>;
 
     /// The newest `limit` release sets in `environment`, newest first.
-    fn release_sets<'a>(&'a self, repo: &'a Repo, environment: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<ReleaseSetRecord>>>;
+    fn release_sets<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environment: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<ReleaseSetRecord>>>;
 
     /// Requests made so far, for the report and the pacing of pollers.
     fn stats(&self) -> StatsSnapshot;
@@ -80,15 +120,25 @@ impl GitHub for Client {
         Box::pin(self.dispatch_workflow(req))
     }
 
-    fn repository_dispatch<'a>(&'a self, req: &'a RepositoryDispatchRequest) -> BoxFuture<'a, Result<Dispatched>> {
+    fn repository_dispatch<'a>(
+        &'a self,
+        req: &'a RepositoryDispatchRequest,
+    ) -> BoxFuture<'a, Result<Dispatched>> {
         Box::pin(self.dispatch_repository(req))
     }
 
-    fn find_dispatched_run<'a>(&'a self, correlation: &'a Correlation) -> BoxFuture<'a, Result<Option<RunSummary>>> {
+    fn find_dispatched_run<'a>(
+        &'a self,
+        correlation: &'a Correlation,
+    ) -> BoxFuture<'a, Result<Option<RunSummary>>> {
         Box::pin(self.find_correlated(correlation))
     }
 
-    fn poll_runs<'a>(&'a self, repo: &'a Repo, query: &'a PollQuery) -> BoxFuture<'a, Result<PollResult>> {
+    fn poll_runs<'a>(
+        &'a self,
+        repo: &'a Repo,
+        query: &'a PollQuery,
+    ) -> BoxFuture<'a, Result<PollResult>> {
         Box::pin(self.poll(repo, query))
     }
 
@@ -96,15 +146,27 @@ impl GitHub for Client {
         Box::pin(self.get_run_summary(repo, run_id))
     }
 
-    fn failure_detail<'a>(&'a self, repo: &'a Repo, run_id: u64) -> BoxFuture<'a, Result<RunFailure>> {
+    fn failure_detail<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+    ) -> BoxFuture<'a, Result<RunFailure>> {
         Box::pin(self.run_failure(repo, run_id))
     }
 
-    fn cancel_run<'a>(&'a self, repo: &'a Repo, run_id: u64) -> BoxFuture<'a, Result<CancelOutcome>> {
+    fn cancel_run<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+    ) -> BoxFuture<'a, Result<CancelOutcome>> {
         Box::pin(self.cancel(repo, run_id))
     }
 
-    fn list_run_artifacts<'a>(&'a self, repo: &'a Repo, run_id: u64) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>> {
+    fn list_run_artifacts<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+    ) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>> {
         Box::pin(self.run_artifacts(repo, run_id))
     }
 
@@ -118,7 +180,11 @@ impl GitHub for Client {
         Box::pin(self.fetch_artifact(repo, artifact, dest, limits))
     }
 
-    fn create_deployment<'a>(&'a self, repo: &'a Repo, deployment: &'a NewDeployment) -> BoxFuture<'a, Result<DeploymentId>> {
+    fn create_deployment<'a>(
+        &'a self,
+        repo: &'a Repo,
+        deployment: &'a NewDeployment,
+    ) -> BoxFuture<'a, Result<DeploymentId>> {
         Box::pin(self.new_deployment(repo, deployment))
     }
 
@@ -131,15 +197,28 @@ impl GitHub for Client {
         Box::pin(self.deployment_status(repo, id, update))
     }
 
-    fn deployed_versions<'a>(&'a self, repo: &'a Repo, environment: &'a str) -> BoxFuture<'a, Result<DeployedHistory>> {
+    fn deployed_versions<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environment: &'a str,
+    ) -> BoxFuture<'a, Result<DeployedHistory>> {
         Box::pin(self.deployed(repo, environment))
     }
 
-    fn record_release_set<'a>(&'a self, repo: &'a Repo, set: &'a ReleaseSet) -> BoxFuture<'a, Result<DeploymentId>> {
+    fn record_release_set<'a>(
+        &'a self,
+        repo: &'a Repo,
+        set: &'a ReleaseSet,
+    ) -> BoxFuture<'a, Result<DeploymentId>> {
         Box::pin(self.new_release_set(repo, set))
     }
 
-    fn release_sets<'a>(&'a self, repo: &'a Repo, environment: &'a str, limit: usize) -> BoxFuture<'a, Result<Vec<ReleaseSetRecord>>> {
+    fn release_sets<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environment: &'a str,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<ReleaseSetRecord>>> {
         Box::pin(self.recent_release_sets(repo, environment, limit))
     }
 

@@ -17,18 +17,32 @@ use crate::unzip;
 const MAX_ARTIFACT_PAGES: usize = 10;
 
 impl Client {
-    pub(crate) async fn run_artifacts(&self, repo: &Repo, run_id: u64) -> Result<Vec<ArtifactInfo>> {
-        let mut path = format!("/repos/{}/{}/actions/runs/{run_id}/artifacts?per_page=100", repo.owner, repo.name);
+    pub(crate) async fn run_artifacts(
+        &self,
+        repo: &Repo,
+        run_id: u64,
+    ) -> Result<Vec<ArtifactInfo>> {
+        let mut path = format!(
+            "/repos/{}/{}/actions/runs/{run_id}/artifacts?per_page=100",
+            repo.owner, repo.name
+        );
         let mut all = Vec::new();
         for _ in 0..MAX_ARTIFACT_PAGES {
             let response = self.send(Request::get(repo, path.clone())).await?;
-            let list: ArtifactList = serde_json::from_str(&response.body)
-                .map_err(|source| Error::Decode { path: path.clone(), source })?;
+            let list: ArtifactList =
+                serde_json::from_str(&response.body).map_err(|source| Error::Decode {
+                    path: path.clone(),
+                    source,
+                })?;
             all.extend(list.artifacts.into_iter().map(ArtifactInfo::from));
             match response.link.as_deref().and_then(link::next_link) {
                 Some(next) => {
-                    path = link::relative_to_base(&next, self.base_url())
-                        .map_err(|host| Error::ForeignHost { what: "a pagination link", host })?;
+                    path = link::relative_to_base(&next, self.base_url()).map_err(|host| {
+                        Error::ForeignHost {
+                            what: "a pagination link",
+                            host,
+                        }
+                    })?;
                 }
                 None => break,
             }
@@ -45,12 +59,20 @@ impl Client {
     ) -> Result<ExtractedArtifact> {
         let name = artifact.name.clone();
         if artifact.expired {
-            return Err(Error::ArtifactExpired { repo: repo.to_string(), name });
+            return Err(Error::ArtifactExpired {
+                repo: repo.to_string(),
+                name,
+            });
         }
         if artifact.size_in_bytes > limits.max_download {
-            return Err(Error::ArtifactTooLarge { name, limit: limits.max_download });
+            return Err(Error::ArtifactTooLarge {
+                name,
+                limit: limits.max_download,
+            });
         }
-        let bytes = self.download_zip(repo, artifact, limits.max_download).await?;
+        let bytes = self
+            .download_zip(repo, artifact, limits.max_download)
+            .await?;
         let digest_verified = verify_digest(&name, artifact.digest.as_deref(), &bytes)?;
         let dir = dest.to_owned();
         let limits = *limits;
@@ -60,23 +82,44 @@ impl Client {
             Ok::<_, unzip::UnzipError>((files, fields, warnings))
         })
         .await
-        .map_err(|e| Error::Io { what: "unpacking an artifact".into(), source: std::io::Error::other(e) })?;
-        let (files, fields, warnings) =
-            unpacked.map_err(|source| Error::Unzip { name: name.clone(), source })?;
-        Ok(ExtractedArtifact { name, dir: dest.to_owned(), files, digest_verified, fields, warnings })
+        .map_err(|e| Error::Io {
+            what: "unpacking an artifact".into(),
+            source: std::io::Error::other(e),
+        })?;
+        let (files, fields, warnings) = unpacked.map_err(|source| Error::Unzip {
+            name: name.clone(),
+            source,
+        })?;
+        Ok(ExtractedArtifact {
+            name,
+            dir: dest.to_owned(),
+            files,
+            digest_verified,
+            fields,
+            warnings,
+        })
     }
 
     /// The zip's bytes, at most `limit` of them. Network errors and 5xx start over from the REST
     /// call (the blob URL expires after a minute).
-    async fn download_zip(&self, repo: &Repo, artifact: &ArtifactInfo, limit: u64) -> Result<Vec<u8>> {
+    async fn download_zip(
+        &self,
+        repo: &Repo,
+        artifact: &ArtifactInfo,
+        limit: u64,
+    ) -> Result<Vec<u8>> {
         let mut attempt = 0;
         loop {
             match self.download_once(repo, artifact, limit).await {
-                Err(err @ (Error::Network { .. } | Error::Http { status: 500..=599, .. }))
-                    if attempt + 1 < self.config.retry.max_attempts =>
-                {
+                Err(
+                    err @ (Error::Network { .. }
+                    | Error::Http {
+                        status: 500..=599, ..
+                    }),
+                ) if attempt + 1 < self.config.retry.max_attempts => {
                     tracing::warn!(error = %err, "artifact download failed; retrying");
-                    tokio::time::sleep(self.config.retry.backoff(attempt, rand::random::<f64>())).await;
+                    tokio::time::sleep(self.config.retry.backoff(attempt, rand::random::<f64>()))
+                        .await;
                     attempt += 1;
                 }
                 other => return other,
@@ -84,10 +127,22 @@ impl Client {
         }
     }
 
-    async fn download_once(&self, repo: &Repo, artifact: &ArtifactInfo, limit: u64) -> Result<Vec<u8>> {
-        let path = format!("/repos/{}/{}/actions/artifacts/{}/zip", repo.owner, repo.name, artifact.id);
+    async fn download_once(
+        &self,
+        repo: &Repo,
+        artifact: &ArtifactInfo,
+        limit: u64,
+    ) -> Result<Vec<u8>> {
+        let path = format!(
+            "/repos/{}/{}/actions/artifacts/{}/zip",
+            repo.owner, repo.name, artifact.id
+        );
         let url = format!("{}{}", self.base_url().as_str().trim_end_matches('/'), path);
-        let network = |source| Error::Network { method: "GET", path: path.clone(), source };
+        let network = |source| Error::Network {
+            method: "GET",
+            path: path.clone(),
+            source,
+        };
         // The REST leg: authenticated, redirects not followed, so the token stays here.
         let no_redirects = http_client(&self.config, false)?;
         let mut request = no_redirects
@@ -99,7 +154,8 @@ impl Client {
         }
         let response = request.send().await.map_err(network)?;
         let status = response.status().as_u16();
-        self.request_stats().record(status, rate_headers(response.headers()));
+        self.request_stats()
+            .record(status, rate_headers(response.headers()));
         let response = match status {
             200 => response,
             301 | 302 | 303 | 307 | 308 => {
@@ -135,31 +191,59 @@ impl Client {
                 }
                 blob
             }
-            410 => return Err(Error::ArtifactExpired { repo: repo.to_string(), name: artifact.name.clone() }),
+            410 => {
+                return Err(Error::ArtifactExpired {
+                    repo: repo.to_string(),
+                    name: artifact.name.clone(),
+                });
+            }
             _ => {
                 let body = response.text().await.unwrap_or_default();
                 let message = serde_json::from_str::<serde_json::Value>(&body)
                     .ok()
                     .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
                     .unwrap_or_else(|| body.chars().take(200).collect());
-                let purpose = Purpose { repo: Some(repo.to_string()), permission: Some("actions: read"), workflow: None };
-                return Err(Error::Http { method: "GET", remedy: remedy(status, &message, &purpose), path, status, message });
+                let purpose = Purpose {
+                    repo: Some(repo.to_string()),
+                    permission: Some("actions: read"),
+                    workflow: None,
+                };
+                return Err(Error::Http {
+                    method: "GET",
+                    remedy: remedy(status, &message, &purpose),
+                    path,
+                    status,
+                    message,
+                });
             }
         };
-        read_bounded(response, &artifact.name, limit).await.map_err(|e| match e {
-            Some(err) => err,
-            None => Error::ArtifactTooLarge { name: artifact.name.clone(), limit },
-        })
+        read_bounded(response, &artifact.name, limit)
+            .await
+            .map_err(|e| match e {
+                Some(err) => err,
+                None => Error::ArtifactTooLarge {
+                    name: artifact.name.clone(),
+                    limit,
+                },
+            })
     }
 }
 
 /// The body, at most `limit` bytes, counted as they arrive (a `content-length` may lie).
 /// `Err(None)` means the limit was exceeded.
-async fn read_bounded(mut response: reqwest::Response, name: &str, limit: u64) -> std::result::Result<Vec<u8>, Option<Error>> {
+async fn read_bounded(
+    mut response: reqwest::Response,
+    name: &str,
+    limit: u64,
+) -> std::result::Result<Vec<u8>, Option<Error>> {
     let mut bytes = Vec::new();
     loop {
         let chunk = response.chunk().await.map_err(|source| {
-            Some(Error::Network { method: "GET", path: format!("(artifact {name})"), source })
+            Some(Error::Network {
+                method: "GET",
+                path: format!("(artifact {name})"),
+                source,
+            })
         })?;
         let Some(chunk) = chunk else { return Ok(bytes) };
         if bytes.len() as u64 + chunk.len() as u64 > limit {
@@ -170,7 +254,12 @@ async fn read_bounded(mut response: reqwest::Response, name: &str, limit: u64) -
 }
 
 fn rate_headers(headers: &reqwest::header::HeaderMap) -> RateHeaders {
-    let number = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
     RateHeaders {
         limit: number("x-ratelimit-limit"),
         remaining: number("x-ratelimit-remaining"),
@@ -189,7 +278,11 @@ pub fn verify_digest(name: &str, digest: Option<&str>, bytes: &[u8]) -> Result<b
     if actual.eq_ignore_ascii_case(expected.trim()) {
         Ok(true)
     } else {
-        Err(Error::DigestMismatch { name: name.to_owned(), expected: format!("sha256:{expected}"), actual: format!("sha256:{actual}") })
+        Err(Error::DigestMismatch {
+            name: name.to_owned(),
+            expected: format!("sha256:{expected}"),
+            actual: format!("sha256:{actual}"),
+        })
     }
 }
 
@@ -200,9 +293,18 @@ mod tests {
     #[test]
     fn digests_are_checked_when_published() {
         let sum = hex::encode(Sha256::digest(b"zip"));
-        assert!(matches!(verify_digest("a", Some(&format!("sha256:{sum}")), b"zip"), Ok(true)));
+        assert!(matches!(
+            verify_digest("a", Some(&format!("sha256:{sum}")), b"zip"),
+            Ok(true)
+        ));
         assert!(matches!(verify_digest("a", None, b"zip"), Ok(false)));
-        assert!(matches!(verify_digest("a", Some("md5:00"), b"zip"), Ok(false)));
-        assert!(matches!(verify_digest("a", Some("sha256:00"), b"zip"), Err(Error::DigestMismatch { .. })));
+        assert!(matches!(
+            verify_digest("a", Some("md5:00"), b"zip"),
+            Ok(false)
+        ));
+        assert!(matches!(
+            verify_digest("a", Some("sha256:00"), b"zip"),
+            Err(Error::DigestMismatch { .. })
+        ));
     }
 }

@@ -50,7 +50,10 @@ pub enum Credentials {
 enum Kind {
     Anonymous,
     Token(HeaderValue),
-    App { app_id: u64, key: octocrab::EncodingKey },
+    App {
+        app_id: u64,
+        key: octocrab::EncodingKey,
+    },
 }
 
 struct Minted {
@@ -70,8 +73,9 @@ pub(crate) struct Auth {
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 fn bearer(token: &str) -> Result<HeaderValue> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| Error::Config("the token contains characters not allowed in a header".into()))?;
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        Error::Config("the token contains characters not allowed in a header".into())
+    })?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -81,15 +85,26 @@ impl Auth {
         let kind = match credentials {
             Credentials::Anonymous => Kind::Anonymous,
             Credentials::Token(token) => Kind::Token(bearer(token.expose().trim())?),
-            Credentials::App { app_id, private_key } => {
+            Credentials::App {
+                app_id,
+                private_key,
+            } => {
                 let key = octocrab::EncodingKey::from_rsa_pem(private_key.expose().as_bytes())
                     .map_err(|_| {
-                        Error::Config("app_private_key is not an RSA private key in PEM form".into())
+                        Error::Config(
+                            "app_private_key is not an RSA private key in PEM form".into(),
+                        )
                     })?;
-                Kind::App { app_id: *app_id, key }
+                Kind::App {
+                    app_id: *app_id,
+                    key,
+                }
             }
         };
-        Ok(Auth { kind, minted: tokio::sync::Mutex::new(HashMap::new()) })
+        Ok(Auth {
+            kind,
+            minted: tokio::sync::Mutex::new(HashMap::new()),
+        })
     }
 
     pub(crate) fn is_app(&self) -> bool {
@@ -109,7 +124,8 @@ impl Auth {
             Kind::App { app_id, key } => {
                 let mut minted = self.minted.lock().await;
                 if let Some(m) = minted.get(owner)
-                    && m.expires_at - Utc::now() > chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default()
+                    && m.expires_at - Utc::now()
+                        > chrono::Duration::from_std(REFRESH_MARGIN).unwrap_or_default()
                 {
                     return Ok(Some(m.header.clone()));
                 }
@@ -134,7 +150,10 @@ async fn mint(
     owner: &str,
     repo: &str,
 ) -> Result<Minted> {
-    let fail = |reason: String| Error::AppAuth { owner: owner.to_owned(), reason };
+    let fail = |reason: String| Error::AppAuth {
+        owner: owner.to_owned(),
+        reason,
+    };
     let jwt = octocrab::auth::create_jwt(octocrab::models::AppId(app_id), key)
         .map_err(|_| fail("could not sign the app JWT with app_private_key".into()))?;
     let jwt = bearer(&jwt)?;
@@ -161,14 +180,19 @@ async fn mint(
         .await
         .map_err(|_| fail("no answer when minting an installation token".into()))?;
     if answer.status != 201 && answer.status != 200 {
-        return Err(fail(format!("minting an installation token answered {}", answer.status)));
+        return Err(fail(format!(
+            "minting an installation token answered {}",
+            answer.status
+        )));
     }
     let token: InstallationToken = serde_json::from_str(&answer.body)
         .map_err(|_| fail("unexpected installation token response".into()))?;
     Ok(Minted {
         header: bearer(&token.token)?,
         // Installation tokens live one hour; assume that when the host does not say.
-        expires_at: token.expires_at.unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(60)),
+        expires_at: token
+            .expires_at
+            .unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(60)),
     })
 }
 
@@ -180,14 +204,23 @@ mod tests {
     fn secrets_do_not_leak_through_debug() {
         let creds = Credentials::Token(Secret::new("ghp_supersecret"));
         assert!(!format!("{creds:?}").contains("supersecret"));
-        let app = Credentials::App { app_id: 1, private_key: Secret::new("-----BEGIN RSA") };
+        let app = Credentials::App {
+            app_id: 1,
+            private_key: Secret::new("-----BEGIN RSA"),
+        };
         assert!(!format!("{app:?}").contains("BEGIN"));
     }
 
     #[test]
     fn a_bad_private_key_is_a_config_error_without_the_key() {
-        let app = Credentials::App { app_id: 1, private_key: Secret::new("not-a-key-SECRETBYTES") };
-        let err = Auth::new(&app).err().map(|e| e.to_string()).unwrap_or_default();
+        let app = Credentials::App {
+            app_id: 1,
+            private_key: Secret::new("not-a-key-SECRETBYTES"),
+        };
+        let err = Auth::new(&app)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("app_private_key"), "{err}");
         assert!(!err.contains("SECRETBYTES"));
     }

@@ -184,7 +184,13 @@ impl<'a> Request<'a> {
         path: impl Into<String>,
         body: Option<serde_json::Value>,
     ) -> Self {
-        Request { method, body, resend: false, permission: "actions: write", ..Request::get(repo, path) }
+        Request {
+            method,
+            body,
+            resend: false,
+            permission: "actions: write",
+            ..Request::get(repo, path)
+        }
     }
 
     pub fn permission(mut self, permission: &'static str) -> Self {
@@ -248,7 +254,12 @@ impl Transport {
         let response = builder.send().await?;
         let status = response.status().as_u16();
         let headers = response.headers();
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let number = |name: &str| text(name).and_then(|v| v.trim().parse::<u64>().ok());
         let rate = RateHeaders {
             limit: number("x-ratelimit-limit"),
@@ -262,7 +273,15 @@ impl Transport {
         let body = response.text().await?;
         self.stats.record(status, rate);
         tracing::debug!(method = method.as_str(), path, status, "github request");
-        Ok(Response { status, body, etag, link, location, rate, from_cache: false })
+        Ok(Response {
+            status,
+            body,
+            etag,
+            link,
+            location,
+            rate,
+            from_cache: false,
+        })
     }
 }
 
@@ -289,7 +308,9 @@ pub struct Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("api_url", &self.config.api_url).finish_non_exhaustive()
+        f.debug_struct("Client")
+            .field("api_url", &self.config.api_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -301,8 +322,11 @@ pub(crate) fn http_client(config: &ClientConfig, redirects: bool) -> Result<reqw
     let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
         .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-    let policy =
-        if redirects { reqwest::redirect::Policy::limited(5) } else { reqwest::redirect::Policy::none() };
+    let policy = if redirects {
+        reqwest::redirect::Policy::limited(5)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
     reqwest::Client::builder()
         .user_agent(concat!("orchestrate/", env!("CARGO_PKG_VERSION")))
         .tls_certs_only(roots)
@@ -315,10 +339,14 @@ pub(crate) fn http_client(config: &ClientConfig, redirects: bool) -> Result<reqw
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Self> {
-        let base = url::Url::parse(config.api_url.trim())
-            .map_err(|_| Error::Config(format!("GITHUB_API_URL is not a URL: {}", config.api_url)))?;
+        let base = url::Url::parse(config.api_url.trim()).map_err(|_| {
+            Error::Config(format!("GITHUB_API_URL is not a URL: {}", config.api_url))
+        })?;
         if !matches!(base.scheme(), "http" | "https") {
-            return Err(Error::Config(format!("GITHUB_API_URL must be http(s): {}", config.api_url)));
+            return Err(Error::Config(format!(
+                "GITHUB_API_URL must be http(s): {}",
+                config.api_url
+            )));
         }
         let transport = Transport {
             http: http_client(&config, false)?,
@@ -350,7 +378,9 @@ impl Client {
 
     /// The `Authorization` header for a repository (artifact downloads send it themselves).
     pub(crate) async fn auth_header(&self, repo: &Repo) -> Result<Option<HeaderValue>> {
-        self.auth.header(&self.transport, &repo.owner, &repo.name).await
+        self.auth
+            .header(&self.transport, &repo.owner, &repo.name)
+            .await
     }
 
     /// Send and decode a 2xx JSON body.
@@ -370,7 +400,11 @@ impl Client {
             self.wait_for_gate().await;
             let auth = self.auth_header(request.repo).await?;
             let mut extra = Vec::new();
-            let cached_etag = if request.conditional { self.cached_etag(&request.path) } else { None };
+            let cached_etag = if request.conditional {
+                self.cached_etag(&request.path)
+            } else {
+                None
+            };
             if let Some(etag) = &cached_etag
                 && let Ok(value) = HeaderValue::from_str(etag)
             {
@@ -378,7 +412,13 @@ impl Client {
             }
             let sent = self
                 .transport
-                .send(request.method, &request.path, auth.as_ref(), &extra, request.body.as_ref())
+                .send(
+                    request.method,
+                    &request.path,
+                    auth.as_ref(),
+                    &extra,
+                    request.body.as_ref(),
+                )
                 .await;
             let response = match sent {
                 Ok(response) => response,
@@ -387,13 +427,18 @@ impl Client {
                         self.backoff(&mut failures).await;
                         continue;
                     }
-                    return Err(Error::Network { method: request.method.as_str(), path: request.path, source });
+                    return Err(Error::Network {
+                        method: request.method.as_str(),
+                        path: request.path,
+                        source,
+                    });
                 }
             };
-            if response.status == 304 && cached_etag.is_some() {
-                if let Some(hit) = self.cached(&request.path, response.clone()) {
-                    return Ok(hit);
-                }
+            if response.status == 304
+                && cached_etag.is_some()
+                && let Some(hit) = self.cached(&request.path, response.clone())
+            {
+                return Ok(hit);
             }
             if (200..300).contains(&response.status) || request.accept.contains(&response.status) {
                 if request.conditional {
@@ -406,10 +451,21 @@ impl Client {
             // A rate-limit refusal means the request was not acted on: waiting and re-sending
             // is safe for every method, a POST included.
             if let Some(wait) = rate_limit_wait(response.status, &message, &response.rate, now) {
-                if wait > self.config.retry.max_rate_limit_wait || rate_waits >= self.config.retry.max_attempts {
-                    let reset = response.rate.reset.and_then(|r| chrono::DateTime::from_timestamp(r, 0));
-                    let reset = reset.or_else(|| chrono::Utc::now().checked_add_signed(chrono::Duration::from_std(wait).ok()?));
-                    return Err(Error::RateLimited { path: request.path, reset_at: reset });
+                if wait > self.config.retry.max_rate_limit_wait
+                    || rate_waits >= self.config.retry.max_attempts
+                {
+                    let reset = response
+                        .rate
+                        .reset
+                        .and_then(|r| chrono::DateTime::from_timestamp(r, 0));
+                    let reset = reset.or_else(|| {
+                        chrono::Utc::now()
+                            .checked_add_signed(chrono::Duration::from_std(wait).ok()?)
+                    });
+                    return Err(Error::RateLimited {
+                        path: request.path,
+                        reset_at: reset,
+                    });
                 }
                 rate_waits += 1;
                 tracing::warn!(path = %request.path, wait_secs = wait.as_secs(), "rate limited by GitHub; waiting");
@@ -423,7 +479,10 @@ impl Client {
                 self.auth.invalidate(&request.repo.owner).await;
                 continue;
             }
-            if response.status >= 500 && request.resend && failures + 1 < self.config.retry.max_attempts {
+            if response.status >= 500
+                && request.resend
+                && failures + 1 < self.config.retry.max_attempts
+            {
                 self.backoff(&mut failures).await;
                 continue;
             }
@@ -465,7 +524,11 @@ impl Client {
     }
 
     fn cached_etag(&self, path: &str) -> Option<String> {
-        self.etags.lock().unwrap_or_else(|e| e.into_inner()).get(path).map(|c| c.etag.clone())
+        self.etags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+            .map(|c| c.etag.clone())
     }
 
     fn cached(&self, path: &str, response: Response) -> Option<Response> {
@@ -489,7 +552,11 @@ impl Client {
         }
         cache.insert(
             path.to_owned(),
-            Cached { etag: etag.clone(), body: response.body.clone(), link: response.link.clone() },
+            Cached {
+                etag: etag.clone(),
+                body: response.body.clone(),
+                link: response.link.clone(),
+            },
         );
     }
 }

@@ -87,7 +87,10 @@ mod tests {
             run(2, "deploy [orch-abc]", "2026-01-01T10:00:01Z"),
             run(1, "deploy [orch-abc]", "2026-01-01T09:00:00Z"),
         ];
-        let found: Vec<u64> = matching(&runs, "orch-abc", since).iter().map(|r| r.id).collect();
+        let found: Vec<u64> = matching(&runs, "orch-abc", since)
+            .iter()
+            .map(|r| r.id)
+            .collect();
         assert_eq!(found, vec![2]);
         assert!(matching(&runs, "orch-none", since).is_empty());
     }

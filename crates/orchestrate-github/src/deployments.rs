@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::link;
 use crate::models::{Deployment, DeploymentStatus, MessageBody};
 use crate::types::{
-    DeployedHistory, DeployedVersion, DeploymentId, DeploymentStatusUpdate, NewDeployment, ReleaseSet,
-    ReleaseSetRecord, Repo,
+    DeployedHistory, DeployedVersion, DeploymentId, DeploymentStatusUpdate, NewDeployment,
+    ReleaseSet, ReleaseSetRecord, Repo,
 };
 
 /// The `task` of a service deployment and of a release-set record.
@@ -22,7 +22,11 @@ const MAX_LIST_PAGES: usize = 3;
 const PERMISSION: &str = "deployments: write";
 
 impl Client {
-    pub(crate) async fn new_deployment(&self, repo: &Repo, d: &NewDeployment) -> Result<DeploymentId> {
+    pub(crate) async fn new_deployment(
+        &self,
+        repo: &Repo,
+        d: &NewDeployment,
+    ) -> Result<DeploymentId> {
         let mut body = serde_json::json!({
             "ref": d.git_ref,
             "task": d.task,
@@ -41,17 +45,21 @@ impl Client {
         let path = format!("/repos/{}/{}/deployments", repo.owner, repo.name);
         // Not re-sent after a 5xx: a stray deployment without statuses is harmless to the
         // registry (only `success` statuses count), a duplicate with statuses is not.
-        let request = Request::write(Method::Post, repo, path.clone(), Some(body)).permission(PERMISSION).accept(&[202]);
+        let request = Request::write(Method::Post, repo, path.clone(), Some(body))
+            .permission(PERMISSION)
+            .accept(&[202]);
         let response = self.send(request).await?;
         if response.status == 202 {
-            let message = serde_json::from_str::<MessageBody>(&response.body).ok().and_then(|m| m.message);
+            let message = serde_json::from_str::<MessageBody>(&response.body)
+                .ok()
+                .and_then(|m| m.message);
             return Err(Error::DeploymentAutoMerged {
                 repo: repo.to_string(),
                 message: message.unwrap_or_else(|| "no message".into()),
             });
         }
-        let created: Deployment =
-            serde_json::from_str(&response.body).map_err(|source| Error::Decode { path, source })?;
+        let created: Deployment = serde_json::from_str(&response.body)
+            .map_err(|source| Error::Decode { path, source })?;
         Ok(created.id)
     }
 
@@ -71,14 +79,24 @@ impl Client {
         if let Some(description) = &update.description {
             body["description"] = truncate(description, 140).into();
         }
-        let path = format!("/repos/{}/{}/deployments/{id}/statuses", repo.owner, repo.name);
+        let path = format!(
+            "/repos/{}/{}/deployments/{id}/statuses",
+            repo.owner, repo.name
+        );
         // A repeated status is harmless, so this write may be re-sent.
-        let request = Request::write(Method::Post, repo, path, Some(body)).permission(PERMISSION).idempotent();
+        let request = Request::write(Method::Post, repo, path, Some(body))
+            .permission(PERMISSION)
+            .idempotent();
         self.send(request).await.map(|_| ())
     }
 
     /// Deployments of `repo` in `environment` with `task`, newest (highest id) first.
-    async fn deployments(&self, repo: &Repo, environment: &str, task: &str) -> Result<Vec<Deployment>> {
+    async fn deployments(
+        &self,
+        repo: &Repo,
+        environment: &str,
+        task: &str,
+    ) -> Result<Vec<Deployment>> {
         let mut path = format!(
             "/repos/{}/{}/deployments?environment={}&task={}&per_page=100",
             repo.owner,
@@ -88,39 +106,68 @@ impl Client {
         );
         let mut all: Vec<Deployment> = Vec::new();
         for _ in 0..MAX_LIST_PAGES {
-            let response = self.send(Request::get(repo, path.clone()).permission(PERMISSION).conditional()).await?;
-            let page: Vec<Deployment> = serde_json::from_str(&response.body)
-                .map_err(|source| Error::Decode { path: path.clone(), source })?;
+            let response = self
+                .send(
+                    Request::get(repo, path.clone())
+                        .permission(PERMISSION)
+                        .conditional(),
+                )
+                .await?;
+            let page: Vec<Deployment> =
+                serde_json::from_str(&response.body).map_err(|source| Error::Decode {
+                    path: path.clone(),
+                    source,
+                })?;
             all.extend(page);
             match response.link.as_deref().and_then(link::next_link) {
                 Some(next) => {
-                    path = link::relative_to_base(&next, self.base_url())
-                        .map_err(|host| Error::ForeignHost { what: "a pagination link", host })?;
+                    path = link::relative_to_base(&next, self.base_url()).map_err(|host| {
+                        Error::ForeignHost {
+                            what: "a pagination link",
+                            host,
+                        }
+                    })?;
                 }
                 None => break,
             }
         }
-        all.sort_by(|a, b| b.id.cmp(&a.id));
+        all.sort_by_key(|d| std::cmp::Reverse(d.id));
         all.dedup_by_key(|d| d.id);
         Ok(all)
     }
 
     /// The newest status state of a deployment (status order is not guaranteed either).
     async fn newest_state(&self, repo: &Repo, id: DeploymentId) -> Result<Option<String>> {
-        let path = format!("/repos/{}/{}/deployments/{id}/statuses?per_page=100", repo.owner, repo.name);
-        let statuses: Vec<DeploymentStatus> =
-            self.json(Request::get(repo, path).permission(PERMISSION).conditional()).await?;
+        let path = format!(
+            "/repos/{}/{}/deployments/{id}/statuses?per_page=100",
+            repo.owner, repo.name
+        );
+        let statuses: Vec<DeploymentStatus> = self
+            .json(
+                Request::get(repo, path)
+                    .permission(PERMISSION)
+                    .conditional(),
+            )
+            .await?;
         Ok(newest_status(&statuses).map(str::to_owned))
     }
 
     pub(crate) async fn deployed(&self, repo: &Repo, environment: &str) -> Result<DeployedHistory> {
         let mut good = Vec::new();
-        for d in self.deployments(repo, environment, TASK_DEPLOY).await?.into_iter().take(MAX_EXAMINED) {
+        for d in self
+            .deployments(repo, environment, TASK_DEPLOY)
+            .await?
+            .into_iter()
+            .take(MAX_EXAMINED)
+        {
             if self.newest_state(repo, d.id).await?.as_deref() == Some("success") {
                 let payload = d.payload_object();
                 good.push(DeployedVersion {
                     deployment_id: d.id,
-                    version: payload.get("version").and_then(|v| v.as_str()).map(str::to_owned),
+                    version: payload
+                        .get("version")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned),
                     payload,
                     git_ref: d.git_ref,
                     sha: d.sha,
@@ -132,17 +179,31 @@ impl Client {
             }
         }
         let mut good = good.into_iter();
-        Ok(DeployedHistory { current: good.next(), previous: good.next() })
+        Ok(DeployedHistory {
+            current: good.next(),
+            previous: good.next(),
+        })
     }
 
-    pub(crate) async fn new_release_set(&self, repo: &Repo, set: &ReleaseSet) -> Result<DeploymentId> {
-        let payload = serde_json::to_value(set).map_err(|source| Error::Decode { path: "release set".into(), source })?;
+    pub(crate) async fn new_release_set(
+        &self,
+        repo: &Repo,
+        set: &ReleaseSet,
+    ) -> Result<DeploymentId> {
+        let payload = serde_json::to_value(set).map_err(|source| Error::Decode {
+            path: "release set".into(),
+            source,
+        })?;
         let deployment = NewDeployment {
             environment: set.environment.clone(),
             git_ref: set.git_ref.clone(),
             task: TASK_RELEASE_SET.to_owned(),
             payload: serde_json::json!({ "release_set": payload }),
-            description: Some(format!("release {} ({} services)", set.release_id, set.members.len())),
+            description: Some(format!(
+                "release {} ({} services)",
+                set.release_id,
+                set.members.len()
+            )),
             production_environment: None,
         };
         self.new_deployment(repo, &deployment).await
@@ -155,14 +216,27 @@ impl Client {
         limit: usize,
     ) -> Result<Vec<ReleaseSetRecord>> {
         let mut records = Vec::new();
-        for d in self.deployments(repo, environment, TASK_RELEASE_SET).await?.into_iter().take(limit) {
+        for d in self
+            .deployments(repo, environment, TASK_RELEASE_SET)
+            .await?
+            .into_iter()
+            .take(limit)
+        {
             let state = self.newest_state(repo, d.id).await?;
             let set = d
                 .payload_object()
                 .get("release_set")
                 .and_then(|v| serde_json::from_value::<ReleaseSet>(v.clone()).ok())
-                .map(|s| ReleaseSet { git_ref: d.git_ref.clone(), ..s });
-            records.push(ReleaseSetRecord { deployment_id: d.id, created_at: d.created_at, state, set });
+                .map(|s| ReleaseSet {
+                    git_ref: d.git_ref.clone(),
+                    ..s
+                });
+            records.push(ReleaseSetRecord {
+                deployment_id: d.id,
+                created_at: d.created_at,
+                state,
+                set,
+            });
         }
         Ok(records)
     }
@@ -170,7 +244,10 @@ impl Client {
 
 /// The state of the status with the highest id.
 pub fn newest_status(statuses: &[DeploymentStatus]) -> Option<&str> {
-    statuses.iter().max_by_key(|s| s.id).map(|s| s.state.as_str())
+    statuses
+        .iter()
+        .max_by_key(|s| s.id)
+        .map(|s| s.state.as_str())
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {

@@ -63,13 +63,20 @@ impl Client {
         let mut resent = false;
         loop {
             let dispatched_at = Utc::now();
-            let correlation = id.as_ref().map(|id| self.correlation_for(req, id, dispatched_at));
+            let correlation = id
+                .as_ref()
+                .map(|id| self.correlation_for(req, id, dispatched_at));
             match self.post_dispatch(req, id.as_deref(), ask_details).await {
                 Ok(Some(run)) => {
                     if ask_details {
                         self.remember_run_details(true);
                     }
-                    return Ok(Dispatched { repo: req.repo.clone(), dispatched_at, run: Some(run), correlation });
+                    return Ok(Dispatched {
+                        repo: req.repo.clone(),
+                        dispatched_at,
+                        run: Some(run),
+                        correlation,
+                    });
                 }
                 Ok(None) => {
                     if ask_details {
@@ -77,16 +84,23 @@ impl Client {
                         self.remember_run_details(false);
                     }
                     return match correlation {
-                        Some(c) => Ok(Dispatched { repo: req.repo.clone(), dispatched_at, run: None, correlation: Some(c) }),
+                        Some(c) => Ok(Dispatched {
+                            repo: req.repo.clone(),
+                            dispatched_at,
+                            run: None,
+                            correlation: Some(c),
+                        }),
                         None => Err(Error::DispatchUnidentified {
                             repo: req.repo.to_string(),
                             workflow: req.workflow.clone(),
                         }),
                     };
                 }
-                Err(Error::Http { status: 400, ref message, .. })
-                    if ask_details && message.contains("return_run_details") =>
-                {
+                Err(Error::Http {
+                    status: 400,
+                    ref message,
+                    ..
+                }) if ask_details && message.contains("return_run_details") => {
                     tracing::info!(repo = %req.repo, "host does not support return_run_details; correlating runs");
                     self.remember_run_details(false);
                     ask_details = false;
@@ -101,7 +115,12 @@ impl Client {
                         });
                     };
                     if let Some(run) = self.look_for_run(&c).await? {
-                        return Ok(Dispatched { repo: req.repo.clone(), dispatched_at, run: Some(run), correlation: Some(c) });
+                        return Ok(Dispatched {
+                            repo: req.repo.clone(),
+                            dispatched_at,
+                            run: Some(run),
+                            correlation: Some(c),
+                        });
                     }
                     tracing::warn!(repo = %req.repo, id = %c.id, "dispatch created no run; sending it once more");
                     resent = true;
@@ -137,8 +156,11 @@ impl Client {
         id: Option<&str>,
         ask_details: bool,
     ) -> Result<Option<RunRef>> {
-        let mut inputs: BTreeMap<&str, &str> =
-            req.inputs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut inputs: BTreeMap<&str, &str> = req
+            .inputs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         if let Some(id) = id {
             inputs.insert(INPUT_NAME, id);
         }
@@ -152,7 +174,8 @@ impl Client {
             req.repo.name,
             enc(&req.workflow)
         );
-        let request = Request::write(Method::Post, &req.repo, path, Some(body)).workflow(&req.workflow);
+        let request =
+            Request::write(Method::Post, &req.repo, path, Some(body)).workflow(&req.workflow);
         let response = self.send(request).await?;
         if response.status != 200 || response.body.trim().is_empty() {
             return Ok(None);
@@ -161,10 +184,13 @@ impl Client {
             Ok(details) => details,
             Err(_) => return Ok(None),
         };
-        let html_url = details.html_url.unwrap_or_else(|| {
-            format!("{}/actions/runs/{}", req.repo, details.workflow_run_id)
-        });
-        Ok(Some(RunRef { id: details.workflow_run_id, html_url }))
+        let html_url = details
+            .html_url
+            .unwrap_or_else(|| format!("{}/actions/runs/{}", req.repo, details.workflow_run_id));
+        Ok(Some(RunRef {
+            id: details.workflow_run_id,
+            html_url,
+        }))
     }
 
     pub(crate) async fn dispatch_repository(
@@ -203,11 +229,21 @@ impl Client {
                 .permission("contents: write");
             match self.send(request).await {
                 Ok(_) => {
-                    return Ok(Dispatched { repo: req.repo.clone(), dispatched_at, run: None, correlation: Some(correlation) });
+                    return Ok(Dispatched {
+                        repo: req.repo.clone(),
+                        dispatched_at,
+                        run: None,
+                        correlation: Some(correlation),
+                    });
                 }
                 Err(err) if is_ambiguous(&err) && !resent => {
                     if let Some(run) = self.look_for_run(&correlation).await? {
-                        return Ok(Dispatched { repo: req.repo.clone(), dispatched_at, run: Some(run), correlation: Some(correlation) });
+                        return Ok(Dispatched {
+                            repo: req.repo.clone(),
+                            dispatched_at,
+                            run: Some(run),
+                            correlation: Some(correlation),
+                        });
                     }
                     resent = true;
                 }
@@ -228,9 +264,16 @@ impl Client {
         let deadline = tokio::time::Instant::now() + self.config.dispatch_lookup;
         loop {
             match self.find_correlated(c).await {
-                Ok(Some(run)) => return Ok(Some(RunRef { id: run.id, html_url: run.html_url })),
+                Ok(Some(run)) => {
+                    return Ok(Some(RunRef {
+                        id: run.id,
+                        html_url: run.html_url,
+                    }));
+                }
                 Ok(None) => {}
-                Err(err) if err.is_refusal() || matches!(err, Error::CorrelationAmbiguous { .. }) => {
+                Err(err)
+                    if err.is_refusal() || matches!(err, Error::CorrelationAmbiguous { .. }) =>
+                {
                     return Err(err);
                 }
                 Err(err) => tracing::warn!(error = %err, "looking for a dispatched run failed"),
@@ -265,10 +308,19 @@ impl Client {
         };
         let mut found: Vec<RunSummary> = Vec::new();
         for _ in 0..MAX_LOOKUP_PAGES {
-            let response = self.send(Request::get(repo, path.clone()).conditional()).await?;
-            let list: RunList = serde_json::from_str(&response.body)
-                .map_err(|source| Error::Decode { path: path.clone(), source })?;
-            let runs: Vec<RunSummary> = list.workflow_runs.into_iter().map(RunSummary::from).collect();
+            let response = self
+                .send(Request::get(repo, path.clone()).conditional())
+                .await?;
+            let list: RunList =
+                serde_json::from_str(&response.body).map_err(|source| Error::Decode {
+                    path: path.clone(),
+                    source,
+                })?;
+            let runs: Vec<RunSummary> = list
+                .workflow_runs
+                .into_iter()
+                .map(RunSummary::from)
+                .collect();
             found.extend(
                 correlate::matching(&runs, &c.id, c.since)
                     .into_iter()
@@ -277,8 +329,12 @@ impl Client {
             );
             match response.link.as_deref().and_then(link::next_link) {
                 Some(next) => {
-                    path = link::relative_to_base(&next, self.base_url())
-                        .map_err(|host| Error::ForeignHost { what: "a pagination link", host })?;
+                    path = link::relative_to_base(&next, self.base_url()).map_err(|host| {
+                        Error::ForeignHost {
+                            what: "a pagination link",
+                            host,
+                        }
+                    })?;
                 }
                 None => break,
             }

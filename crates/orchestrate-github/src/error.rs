@@ -23,7 +23,10 @@ pub enum Error {
     },
     /// A primary or secondary rate limit, and waiting for it would exceed the allowed wait.
     #[error("rate limited by GitHub on {path}{}", reset_suffix(.reset_at.as_ref()))]
-    RateLimited { path: String, reset_at: Option<DateTime<Utc>> },
+    RateLimited {
+        path: String,
+        reset_at: Option<DateTime<Utc>>,
+    },
     /// No answer (connection refused, reset, timed out) after the retries allowed.
     #[error("{method} {path}: no answer from GitHub")]
     Network {
@@ -44,7 +47,11 @@ pub enum Error {
          repository's Actions tab (declare the `orchestrate_id` input and set `correlate: true` \
          so orchestrate can find the run itself)"
     )]
-    DispatchAmbiguous { repo: String, workflow: String, reason: String },
+    DispatchAmbiguous {
+        repo: String,
+        workflow: String,
+        reason: String,
+    },
     /// The host accepted the dispatch but returns no run id, and no correlation id was sent.
     #[error(
         "dispatch of {workflow} in {repo} started a run this host cannot identify (no run \
@@ -54,7 +61,11 @@ pub enum Error {
     DispatchUnidentified { repo: String, workflow: String },
     /// More than one run carries the same correlation id.
     #[error("{} runs in {repo} carry correlation id {id}: {}", .runs.len(), .runs.join(", "))]
-    CorrelationAmbiguous { repo: String, id: String, runs: Vec<String> },
+    CorrelationAmbiguous {
+        repo: String,
+        id: String,
+        runs: Vec<String>,
+    },
     /// `POST /deployments` answered 202: GitHub merged the default branch instead.
     #[error(
         "no deployment was created in {repo}: GitHub answered 202 ({message}); orchestrate sends \
@@ -64,7 +75,11 @@ pub enum Error {
     #[error("artifact {name} of {repo} has expired")]
     ArtifactExpired { repo: String, name: String },
     #[error("artifact {name} failed its digest check: expected {expected}, downloaded {actual}")]
-    DigestMismatch { name: String, expected: String, actual: String },
+    DigestMismatch {
+        name: String,
+        expected: String,
+        actual: String,
+    },
     #[error("artifact {name} is larger than the {limit}-byte download limit")]
     ArtifactTooLarge { name: String, limit: u64 },
     #[error("artifact {name} could not be unpacked")]
@@ -114,7 +129,12 @@ fn remedy_suffix(remedy: Option<&str>) -> String {
 
 fn reset_suffix(reset: Option<&DateTime<Utc>>) -> String {
     reset
-        .map(|r| format!(" until {}", r.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
+        .map(|r| {
+            format!(
+                " until {}",
+                r.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        })
         .unwrap_or_default()
 }
 
@@ -138,7 +158,9 @@ pub fn remedy(status: u16, message: &str, purpose: &Purpose) -> Option<String> {
         403 if message.contains("Resource not accessible") => {
             Some(format!("token lacks `{permission}` on {repo}"))
         }
-        403 => Some(format!("token lacks `{permission}` on {repo}, or a rate limit applies")),
+        403 => Some(format!(
+            "token lacks `{permission}` on {repo}, or a rate limit applies"
+        )),
         404 => {
             let mut text = format!(
                 "token cannot see {repo}: it needs `{permission}` on {repo} (a fine-grained PAT \
@@ -192,7 +214,9 @@ pub fn unexpected_inputs(message: &str) -> Vec<String> {
     let Some(start) = message.find('[') else {
         return Vec::new();
     };
-    let end = message[start..].find(']').map_or(message.len(), |e| start + e);
+    let end = message[start..]
+        .find(']')
+        .map_or(message.len(), |e| start + e);
     message[start + 1..end]
         .split(',')
         .map(|s| s.trim().trim_matches('"').to_owned())
@@ -214,13 +238,19 @@ mod tests {
 
     #[test]
     fn remedies_name_the_repository_and_permission() {
-        assert_eq!(remedy(401, "Bad credentials", &purpose()).as_deref(), Some("the token is invalid or expired"));
+        assert_eq!(
+            remedy(401, "Bad credentials", &purpose()).as_deref(),
+            Some("the token is invalid or expired")
+        );
         assert_eq!(
             remedy(403, "Resource not accessible by integration", &purpose()).as_deref(),
             Some("token lacks `actions: write` on acme/api")
         );
         let not_found = remedy(404, "Not Found", &purpose()).unwrap_or_default();
-        assert!(not_found.starts_with("token cannot see acme/api: it needs `actions: write` on acme/api"));
+        assert!(
+            not_found
+                .starts_with("token cannot see acme/api: it needs `actions: write` on acme/api")
+        );
         assert!(not_found.contains("GITHUB_TOKEN cannot reach other repositories"));
         assert!(not_found.contains("deploy.yml does not exist"));
     }
@@ -231,9 +261,16 @@ mod tests {
         assert_eq!(unexpected_inputs(msg), vec!["flavour", "size"]);
         let text = remedy(422, msg, &purpose()).unwrap_or_default();
         assert!(text.contains("flavour, size"), "{text}");
-        let corr = remedy(422, r#"Unexpected inputs provided: ["orchestrate_id"]"#, &purpose())
-            .unwrap_or_default();
-        assert!(corr.contains("must declare the `orchestrate_id` input"), "{corr}");
+        let corr = remedy(
+            422,
+            r#"Unexpected inputs provided: ["orchestrate_id"]"#,
+            &purpose(),
+        )
+        .unwrap_or_default();
+        assert!(
+            corr.contains("must declare the `orchestrate_id` input"),
+            "{corr}"
+        );
     }
 
     #[test]
@@ -257,6 +294,9 @@ mod tests {
             remedy: Some("fix it".into()),
         }
         .to_string();
-        assert_eq!(shown, "GET /repos/a/b: GitHub answered 404: Not Found (fix it)");
+        assert_eq!(
+            shown,
+            "GET /repos/a/b: GitHub answered 404: Not Found (fix it)"
+        );
     }
 }

@@ -26,7 +26,10 @@ pub fn relative_to_base(link: &str, base: &url::Url) -> Result<String, String> {
     }
     let base_path = base.path().trim_end_matches('/');
     let path = url.path();
-    let rest = path.strip_prefix(base_path).filter(|r| r.starts_with('/')).unwrap_or(path);
+    let rest = path
+        .strip_prefix(base_path)
+        .filter(|r| r.starts_with('/'))
+        .unwrap_or(path);
     Ok(match url.query() {
         Some(q) => format!("{rest}?{q}"),
         None => rest.to_owned(),
@@ -53,7 +56,10 @@ mod tests {
     fn links_are_made_relative_to_the_base_path_and_foreign_hosts_refused() {
         let ghes = url::Url::parse("https://ghe.example.com/api/v3").expect("valid url");
         assert_eq!(
-            relative_to_base("https://ghe.example.com/api/v3/repos/a/b/actions/runs?page=2", &ghes),
+            relative_to_base(
+                "https://ghe.example.com/api/v3/repos/a/b/actions/runs?page=2",
+                &ghes
+            ),
             Ok("/repos/a/b/actions/runs?page=2".to_owned())
         );
         let local = url::Url::parse("http://127.0.0.1:8080").expect("valid url");

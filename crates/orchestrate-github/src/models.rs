@@ -169,7 +169,9 @@ pub struct InstallationToken {
 
 impl std::fmt::Debug for InstallationToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InstallationToken").field("expires_at", &self.expires_at).finish_non_exhaustive()
+        f.debug_struct("InstallationToken")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -190,7 +192,9 @@ mod tests {
             "path": ".github/workflows/deploy.yml@main",
             "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:01Z",
             "extra": {"ignored": true}}"#;
-        let run: RunSummary = serde_json::from_str::<WorkflowRun>(body).expect("parses").into();
+        let run: RunSummary = serde_json::from_str::<WorkflowRun>(body)
+            .expect("parses")
+            .into();
         assert_eq!(run.status, "unknown");
         assert!(!run.is_completed());
         assert!(run.is_of_workflow("deploy.yml"));
@@ -198,7 +202,9 @@ mod tests {
         let done = r#"{"id": 8, "html_url": "u", "status": "completed", "conclusion": "startup_failure",
             "display_title": "x", "event": "push", "head_branch": "main",
             "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:01Z"}"#;
-        let run: RunSummary = serde_json::from_str::<WorkflowRun>(done).expect("parses").into();
+        let run: RunSummary = serde_json::from_str::<WorkflowRun>(done)
+            .expect("parses")
+            .into();
         assert!(run.is_completed());
         assert!(!run.succeeded());
     }

@@ -19,14 +19,22 @@ pub struct PollPolicy {
 
 impl Default for PollPolicy {
     fn default() -> Self {
-        PollPolicy { min: Duration::from_secs(1), max: Duration::from_secs(30), growth: 0.05 }
+        PollPolicy {
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+            growth: 0.05,
+        }
     }
 }
 
 impl PollPolicy {
     /// A policy for the accelerated emulator: quick first polls so detection stays under 1 s.
     pub fn fast() -> Self {
-        PollPolicy { min: Duration::from_millis(100), max: Duration::from_secs(1), growth: 0.05 }
+        PollPolicy {
+            min: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            growth: 0.05,
+        }
     }
 
     /// The interval before the next poll of a run that is `age` old.
@@ -63,7 +71,10 @@ impl RetryPolicy {
     /// exponential step is fixed, half is `jitter` (a draw in `[0, 1)`) of it. The fixed half
     /// keeps retries from hammering; the random half keeps clients from retrying in lockstep.
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
-        let step = self.base.saturating_mul(2u32.saturating_pow(attempt.min(16))).min(self.cap);
+        let step = self
+            .base
+            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+            .min(self.cap);
         let half = step / 2;
         half + half.mul_f64(jitter.clamp(0.0, 1.0))
     }
@@ -164,25 +175,58 @@ mod tests {
     #[test]
     fn rate_limit_wait_prefers_retry_after_then_reset_then_sixty_seconds() {
         let now = 1_000;
-        let h = RateHeaders { retry_after: Some(7), ..Default::default() };
+        let h = RateHeaders {
+            retry_after: Some(7),
+            ..Default::default()
+        };
         assert_eq!(rate_limit_wait(429, "", &h, now), Some(S(7)));
-        let h = RateHeaders { remaining: Some(0), reset: Some(1_030), ..Default::default() };
-        assert_eq!(rate_limit_wait(403, "API rate limit exceeded", &h, now), Some(S(31)));
-        assert_eq!(rate_limit_wait(429, "", &RateHeaders::default(), now), Some(S(60)));
-        let h = RateHeaders { remaining: Some(100), ..Default::default() };
-        assert_eq!(rate_limit_wait(403, "Resource not accessible by integration", &h, now), None);
+        let h = RateHeaders {
+            remaining: Some(0),
+            reset: Some(1_030),
+            ..Default::default()
+        };
+        assert_eq!(
+            rate_limit_wait(403, "API rate limit exceeded", &h, now),
+            Some(S(31))
+        );
+        assert_eq!(
+            rate_limit_wait(429, "", &RateHeaders::default(), now),
+            Some(S(60))
+        );
+        let h = RateHeaders {
+            remaining: Some(100),
+            ..Default::default()
+        };
+        assert_eq!(
+            rate_limit_wait(403, "Resource not accessible by integration", &h, now),
+            None
+        );
         assert_eq!(rate_limit_wait(500, "", &RateHeaders::default(), now), None);
     }
 
     #[test]
     fn pacing_leaves_plenty_alone_spreads_little_and_waits_at_the_reserve() {
         let now = 0;
-        let plenty = RateHeaders { limit: Some(5000), remaining: Some(4000), reset: Some(3600), retry_after: None };
+        let plenty = RateHeaders {
+            limit: Some(5000),
+            remaining: Some(4000),
+            reset: Some(3600),
+            retry_after: None,
+        };
         assert_eq!(paced_interval(S(1), &plenty, 5, now), S(1));
         // 1,000 left (reserve 200): 800 spendable over 3,600 s by 5 pollers -> 22.5 s each.
-        let low = RateHeaders { remaining: Some(1000), ..plenty };
-        assert_eq!(paced_interval(S(1), &low, 5, now), Duration::from_millis(22_500));
-        let empty = RateHeaders { remaining: Some(150), ..plenty };
+        let low = RateHeaders {
+            remaining: Some(1000),
+            ..plenty
+        };
+        assert_eq!(
+            paced_interval(S(1), &low, 5, now),
+            Duration::from_millis(22_500)
+        );
+        let empty = RateHeaders {
+            remaining: Some(150),
+            ..plenty
+        };
         assert_eq!(paced_interval(S(1), &empty, 5, now), S(3601));
         assert_eq!(paced_interval(S(2), &RateHeaders::default(), 5, now), S(2));
     }

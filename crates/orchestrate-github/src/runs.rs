@@ -25,7 +25,10 @@ impl Client {
     }
 
     pub(crate) async fn poll(&self, repo: &Repo, query: &PollQuery) -> Result<PollResult> {
-        let mut result = PollResult { not_modified: true, ..PollResult::default() };
+        let mut result = PollResult {
+            not_modified: true,
+            ..PollResult::default()
+        };
         if query.run_ids.is_empty() && query.correlations.is_empty() {
             return Ok(result);
         }
@@ -41,11 +44,16 @@ impl Client {
         }
         let wanted: BTreeSet<u64> = query.run_ids.iter().copied().collect();
         for _ in 0..MAX_POLL_PAGES {
-            let response = self.send(Request::get(repo, path.clone()).conditional()).await?;
+            let response = self
+                .send(Request::get(repo, path.clone()).conditional())
+                .await?;
             result.requests += 1;
             result.not_modified &= response.from_cache;
-            let list: RunList = serde_json::from_str(&response.body)
-                .map_err(|source| Error::Decode { path: path.clone(), source })?;
+            let list: RunList =
+                serde_json::from_str(&response.body).map_err(|source| Error::Decode {
+                    path: path.clone(),
+                    source,
+                })?;
             for run in list.workflow_runs.into_iter().map(RunSummary::from) {
                 for id in &query.correlations {
                     if correlate::title_matches(&run.display_title, id) {
@@ -60,21 +68,34 @@ impl Client {
                 }
             }
             let complete = wanted.iter().all(|id| result.runs.contains_key(id))
-                && query.correlations.iter().all(|c| result.correlated.contains_key(c));
+                && query
+                    .correlations
+                    .iter()
+                    .all(|c| result.correlated.contains_key(c));
             let next = response.link.as_deref().and_then(link::next_link);
             match next {
                 Some(next) if !complete => {
-                    path = link::relative_to_base(&next, self.base_url())
-                        .map_err(|host| Error::ForeignHost { what: "a pagination link", host })?;
+                    path = link::relative_to_base(&next, self.base_url()).map_err(|host| {
+                        Error::ForeignHost {
+                            what: "a pagination link",
+                            host,
+                        }
+                    })?;
                 }
                 _ => break,
             }
         }
         // Awaited runs the list did not show (older than the filter, beyond the pages read).
-        let missing: Vec<u64> = wanted.iter().copied().filter(|id| !result.runs.contains_key(id)).collect();
+        let missing: Vec<u64> = wanted
+            .iter()
+            .copied()
+            .filter(|id| !result.runs.contains_key(id))
+            .collect();
         for id in missing {
             let path = format!("/repos/{}/{}/actions/runs/{id}", repo.owner, repo.name);
-            let response = self.send(Request::get(repo, path.clone()).conditional()).await?;
+            let response = self
+                .send(Request::get(repo, path.clone()).conditional())
+                .await?;
             result.requests += 1;
             result.not_modified &= response.from_cache;
             let run: WorkflowRun = serde_json::from_str(&response.body)
@@ -95,11 +116,20 @@ impl Client {
     }
 
     pub(crate) async fn cancel(&self, repo: &Repo, run_id: u64) -> Result<CancelOutcome> {
-        let path = format!("/repos/{}/{}/actions/runs/{run_id}/cancel", repo.owner, repo.name);
+        let path = format!(
+            "/repos/{}/{}/actions/runs/{run_id}/cancel",
+            repo.owner, repo.name
+        );
         // Cancelling twice is harmless (the second answer is 409), so it may be re-sent.
-        let request = Request::write(Method::Post, repo, path, None).idempotent().accept(&[409]);
+        let request = Request::write(Method::Post, repo, path, None)
+            .idempotent()
+            .accept(&[409]);
         let response = self.send(request).await?;
-        Ok(if response.status == 409 { CancelOutcome::AlreadyCompleted } else { CancelOutcome::Requested })
+        Ok(if response.status == 409 {
+            CancelOutcome::AlreadyCompleted
+        } else {
+            CancelOutcome::Requested
+        })
     }
 }
 
@@ -190,7 +220,10 @@ mod tests {
         let f = failure_from_jobs(&run(), &jobs());
         assert_eq!(f.job.as_deref(), Some("android"));
         assert_eq!(f.step.as_deref(), Some("upload"));
-        assert_eq!(f.step_url.as_deref(), Some("https://github.com/a/b/actions/runs/9/job/3#step:2:1"));
+        assert_eq!(
+            f.step_url.as_deref(),
+            Some("https://github.com/a/b/actions/runs/9/job/3#step:2:1")
+        );
         assert_eq!(f.message(), "job `android`, step `upload`: failure");
         assert_eq!(f.to_report().job_url, f.step_url);
     }

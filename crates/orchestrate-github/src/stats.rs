@@ -49,7 +49,10 @@ impl RequestStats {
         }
         if rate.remaining.is_some() || rate.reset.is_some() {
             let mut last = self.rate.lock().unwrap_or_else(|e| e.into_inner());
-            *last = RateHeaders { retry_after: None, ..rate };
+            *last = RateHeaders {
+                retry_after: None,
+                ..rate
+            };
         }
     }
 
@@ -75,12 +78,20 @@ mod tests {
     #[test]
     fn a_304_is_not_counted_against_the_limit() {
         let stats = RequestStats::default();
-        let rate = RateHeaders { limit: Some(5000), remaining: Some(4999), reset: Some(9), retry_after: Some(3) };
+        let rate = RateHeaders {
+            limit: Some(5000),
+            remaining: Some(4999),
+            reset: Some(9),
+            retry_after: Some(3),
+        };
         stats.record(200, rate);
         stats.record(304, RateHeaders::default());
         stats.record_retry();
         let s = stats.snapshot();
-        assert_eq!((s.requests, s.counted, s.not_modified, s.retries), (2, 1, 1, 1));
+        assert_eq!(
+            (s.requests, s.counted, s.not_modified, s.retries),
+            (2, 1, 1, 1)
+        );
         assert_eq!(s.rate.remaining, Some(4999));
         assert_eq!(s.rate.retry_after, None);
         let api: orchestrate_core::report::ApiStats = s.into();

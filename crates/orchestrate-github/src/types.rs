@@ -315,6 +315,10 @@ pub struct ReleaseSet {
     #[serde(skip)]
     pub git_ref: String,
     pub members: Vec<ReleaseMember>,
+    /// With `lock: true`: the environment is leased to this release until then (a release
+    /// killed mid-way does not lock the environment forever).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_expires_at: Option<DateTime<Utc>>,
 }
 
 /// A release set read back from the registry.

@@ -62,9 +62,14 @@ pub fn safe_relative_path(name: &str) -> Result<PathBuf, UnzipError> {
 
 /// Unpack `bytes` into `dest` (which must not exist, or be empty). Returns the files written,
 /// relative to `dest`, sorted.
-pub fn extract(bytes: &[u8], dest: &Path, limits: &ArtifactLimits) -> Result<Vec<PathBuf>, UnzipError> {
+pub fn extract(
+    bytes: &[u8],
+    dest: &Path,
+    limits: &ArtifactLimits,
+) -> Result<Vec<PathBuf>, UnzipError> {
     if dest.exists() {
-        let mut entries = std::fs::read_dir(dest).map_err(|e| UnzipError::Io(dest.to_owned(), e))?;
+        let mut entries =
+            std::fs::read_dir(dest).map_err(|e| UnzipError::Io(dest.to_owned(), e))?;
         if entries.next().is_some() {
             return Err(UnzipError::NotEmpty(dest.to_owned()));
         }
@@ -77,8 +82,13 @@ pub fn extract(bytes: &[u8], dest: &Path, limits: &ArtifactLimits) -> Result<Vec
     result
 }
 
-fn extract_into(bytes: &[u8], dest: &Path, limits: &ArtifactLimits) -> Result<Vec<PathBuf>, UnzipError> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(UnzipError::NotZip)?;
+fn extract_into(
+    bytes: &[u8],
+    dest: &Path,
+    limits: &ArtifactLimits,
+) -> Result<Vec<PathBuf>, UnzipError> {
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(UnzipError::NotZip)?;
     if archive.len() > limits.max_entries {
         return Err(UnzipError::TooManyEntries(limits.max_entries));
     }
@@ -105,12 +115,22 @@ fn extract_into(bytes: &[u8], dest: &Path, limits: &ArtifactLimits) -> Result<Ve
             .open(&target)
             .map_err(|e| UnzipError::Io(target.clone(), e))?;
         let allowed = limits.max_file.min(limits.max_total.saturating_sub(total));
-        let written = copy_bounded(&mut entry, &mut out, allowed)
-            .map_err(|source| UnzipError::Entry { name: name.clone(), source })?;
+        let written =
+            copy_bounded(&mut entry, &mut out, allowed).map_err(|source| UnzipError::Entry {
+                name: name.clone(),
+                source,
+            })?;
         match written {
             Some(n) => total += n,
-            None if allowed < limits.max_file => return Err(UnzipError::TotalTooLarge(limits.max_total)),
-            None => return Err(UnzipError::FileTooLarge { name, limit: limits.max_file }),
+            None if allowed < limits.max_file => {
+                return Err(UnzipError::TotalTooLarge(limits.max_total));
+            }
+            None => {
+                return Err(UnzipError::FileTooLarge {
+                    name,
+                    limit: limits.max_file,
+                });
+            }
         }
         files.push(relative);
     }
@@ -119,7 +139,11 @@ fn extract_into(bytes: &[u8], dest: &Path, limits: &ArtifactLimits) -> Result<Ve
 }
 
 /// Copy at most `limit` bytes; `None` when the source holds more.
-fn copy_bounded(from: &mut impl Read, to: &mut impl Write, limit: u64) -> std::io::Result<Option<u64>> {
+fn copy_bounded(
+    from: &mut impl Read,
+    to: &mut impl Write,
+    limit: u64,
+) -> std::io::Result<Option<u64>> {
     let copied = std::io::copy(&mut from.take(limit.saturating_add(1)), to)?;
     Ok((copied <= limit).then_some(copied))
 }
@@ -137,7 +161,11 @@ fn flatten_into(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<Stri
     let text = match value {
         Value::Object(map) => {
             for (key, inner) in map {
-                let key = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                let key = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
                 flatten_into(&key, inner, out);
             }
             return;
@@ -153,17 +181,26 @@ fn flatten_into(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<Stri
 
 /// Read the fields of the `*.json` files among `files` (relative to `dir`), in path order; the
 /// first file to define a key wins and later duplicates are reported as warnings.
-pub fn read_json_fields(dir: &Path, files: &[PathBuf], max_json: u64) -> (BTreeMap<String, String>, Vec<String>) {
+pub fn read_json_fields(
+    dir: &Path,
+    files: &[PathBuf],
+    max_json: u64,
+) -> (BTreeMap<String, String>, Vec<String>) {
     let mut fields = BTreeMap::new();
     let mut warnings = Vec::new();
-    for file in files.iter().filter(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))) {
+    for file in files.iter().filter(|f| {
+        f.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    }) {
         let shown = file.display();
         let mut text = String::new();
         let read = std::fs::File::open(dir.join(file))
             .and_then(|f| f.take(max_json.saturating_add(1)).read_to_string(&mut text));
         match read {
             Ok(n) if n as u64 > max_json => {
-                warnings.push(format!("{shown} is larger than {max_json} bytes; fields not read"));
+                warnings.push(format!(
+                    "{shown} is larger than {max_json} bytes; fields not read"
+                ));
                 continue;
             }
             Ok(_) => {}
@@ -180,10 +217,14 @@ pub fn read_json_fields(dir: &Path, files: &[PathBuf], max_json: u64) -> (BTreeM
             }
         };
         for (key, text) in flatten_json(&value) {
-            if fields.contains_key(&key) {
-                warnings.push(format!("{shown} repeats field `{key}`; the first value is kept"));
-            } else {
-                fields.insert(key, text);
+            match fields.entry(key) {
+                std::collections::btree_map::Entry::Occupied(taken) => warnings.push(format!(
+                    "{shown} repeats field `{}`; the first value is kept",
+                    taken.key()
+                )),
+                std::collections::btree_map::Entry::Vacant(free) => {
+                    free.insert(text);
+                }
             }
         }
     }
@@ -196,11 +237,27 @@ mod tests {
 
     #[test]
     fn names_that_leave_the_directory_are_refused() {
-        for bad in ["../../evil", "/etc/passwd", "\\windows\\x", "C:/x", "a/../../b", "a/..", "", "a\0b", "./"] {
+        for bad in [
+            "../../evil",
+            "/etc/passwd",
+            "\\windows\\x",
+            "C:/x",
+            "a/../../b",
+            "a/..",
+            "",
+            "a\0b",
+            "./",
+        ] {
             assert!(safe_relative_path(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(safe_relative_path("./dir//file.json").ok(), Some(PathBuf::from("dir/file.json")));
-        assert_eq!(safe_relative_path("dir\\file.json").ok(), Some(PathBuf::from("dir/file.json")));
+        assert_eq!(
+            safe_relative_path("./dir//file.json").ok(),
+            Some(PathBuf::from("dir/file.json"))
+        );
+        assert_eq!(
+            safe_relative_path("dir\\file.json").ok(),
+            Some(PathBuf::from("dir/file.json"))
+        );
     }
 
     #[test]
@@ -220,8 +277,14 @@ mod tests {
     #[test]
     fn bounded_copy_reports_overflow_by_bytes_read() {
         let mut out = Vec::new();
-        assert_eq!(copy_bounded(&mut &b"12345"[..], &mut out, 5).ok(), Some(Some(5)));
+        assert_eq!(
+            copy_bounded(&mut &b"12345"[..], &mut out, 5).ok(),
+            Some(Some(5))
+        );
         out.clear();
-        assert_eq!(copy_bounded(&mut &b"123456"[..], &mut out, 5).ok(), Some(None));
+        assert_eq!(
+            copy_bounded(&mut &b"123456"[..], &mut out, 5).ok(),
+            Some(None)
+        );
     }
 }

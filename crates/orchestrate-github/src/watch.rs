@@ -63,7 +63,7 @@ pub struct WatchFailure {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunState {
-    /// Dispatched by correlation; no run carries the id yet.
+    /// Not seen yet (for a correlation: no run carries the id yet).
     Searching,
     Running(RunSummary),
     Completed(RunSummary),
@@ -96,7 +96,10 @@ impl RunHandle {
                 RunState::Searching | RunState::Running(_) => {}
             }
             if self.rx.changed().await.is_err() {
-                return Err(WatchFailure { message: "the run watcher stopped".into(), refusal: false });
+                return Err(WatchFailure {
+                    message: "the run watcher stopped".into(),
+                    refusal: false,
+                });
             }
         }
     }
@@ -133,14 +136,17 @@ impl RunWatcher {
     }
 
     pub fn watch(&self, target: WatchTarget) -> RunHandle {
-        let initial = match &target {
-            WatchTarget::Correlated(_) => RunState::Searching,
-            WatchTarget::Run { .. } => RunState::Searching,
-        };
+        let initial = RunState::Searching;
         let (tx, rx) = watch::channel(initial);
         if self.tx.send(Registration { target, tx }).is_err() {
             // The loop is gone; the handle reports that when awaited.
-            return RunHandle { rx: watch::channel(RunState::Failed(WatchFailure { message: "the run watcher stopped".into(), refusal: false })).1 };
+            return RunHandle {
+                rx: watch::channel(RunState::Failed(WatchFailure {
+                    message: "the run watcher stopped".into(),
+                    refusal: false,
+                }))
+                .1,
+            };
         }
         RunHandle { rx }
     }
@@ -166,7 +172,12 @@ impl RepoWatch {
         let mut events = Vec::new();
         for entry in &self.entries {
             let (created, event) = match &entry.target {
-                WatchTarget::Run { run_id, created_since, event, .. } => {
+                WatchTarget::Run {
+                    run_id,
+                    created_since,
+                    event,
+                    ..
+                } => {
                     query.run_ids.push(*run_id);
                     (*created_since, event.clone())
                 }
@@ -183,9 +194,13 @@ impl RepoWatch {
             events.push(event);
         }
         // Whole seconds so the URL, and so its ETag, is stable from tick to tick.
-        query.created_since = since.flatten().and_then(|s| DateTime::from_timestamp(s.timestamp(), 0));
+        query.created_since = since
+            .flatten()
+            .and_then(|s| DateTime::from_timestamp(s.timestamp(), 0));
         query.event = match events.first() {
-            Some(Some(first)) if events.iter().all(|e| e.as_ref() == Some(first)) => Some(first.clone()),
+            Some(Some(first)) if events.iter().all(|e| e.as_ref() == Some(first)) => {
+                Some(first.clone())
+            }
             _ => None,
         };
         query
@@ -202,7 +217,13 @@ impl RepoWatch {
                     let runs: Vec<&RunSummary> = result
                         .correlated
                         .get(&c.id)
-                        .map(|runs| runs.iter().filter(|r| r.created_at >= c.since && r.is_of_workflow(&c.workflow)).collect())
+                        .map(|runs| {
+                            runs.iter()
+                                .filter(|r| {
+                                    r.created_at >= c.since && r.is_of_workflow(&c.workflow)
+                                })
+                                .collect()
+                        })
                         .unwrap_or_default();
                     match runs.as_slice() {
                         [] => continue,
@@ -222,7 +243,10 @@ impl RepoWatch {
                                 many.len(),
                                 c.repo,
                                 c.id,
-                                many.iter().map(|r| r.html_url.as_str()).collect::<Vec<_>>().join(", ")
+                                many.iter()
+                                    .map(|r| r.html_url.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                             refusal: false,
                         }),
@@ -251,10 +275,18 @@ impl RepoWatch {
 }
 
 fn state_of(run: &RunSummary) -> RunState {
-    if run.is_completed() { RunState::Completed(run.clone()) } else { RunState::Running(run.clone()) }
+    if run.is_completed() {
+        RunState::Completed(run.clone())
+    } else {
+        RunState::Running(run.clone())
+    }
 }
 
-async fn run_loop(github: Arc<dyn GitHub>, policy: PollPolicy, mut rx: mpsc::UnboundedReceiver<Registration>) {
+async fn run_loop(
+    github: Arc<dyn GitHub>,
+    policy: PollPolicy,
+    mut rx: mpsc::UnboundedReceiver<Registration>,
+) {
     let mut repos: BTreeMap<Repo, RepoWatch> = BTreeMap::new();
     let mut open = true;
     let backoff = RetryPolicy::default();
@@ -292,7 +324,12 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-async fn poll_due(github: &Arc<dyn GitHub>, policy: &PollPolicy, backoff: &RetryPolicy, repos: &mut BTreeMap<Repo, RepoWatch>) {
+async fn poll_due(
+    github: &Arc<dyn GitHub>,
+    policy: &PollPolicy,
+    backoff: &RetryPolicy,
+    repos: &mut BTreeMap<Repo, RepoWatch>,
+) {
     let now = Instant::now();
     let mut polls = tokio::task::JoinSet::new();
     for (repo, watch) in repos.iter().filter(|(_, w)| w.next_poll <= now) {
@@ -305,24 +342,43 @@ async fn poll_due(github: &Arc<dyn GitHub>, policy: &PollPolicy, backoff: &Retry
     let pollers = repos.len();
     while let Some(joined) = polls.join_next().await {
         let Ok((repo, result)) = joined else { continue };
-        let Some(watch) = repos.get_mut(&repo) else { continue };
+        let Some(watch) = repos.get_mut(&repo) else {
+            continue;
+        };
         let now = Instant::now();
         match result {
             Ok(result) => {
                 watch.failures = 0;
                 watch.apply(&result);
-                let youngest = watch.entries.iter().filter(|e| !e.done).map(|e| now - e.registered).min().unwrap_or_default();
+                let youngest = watch
+                    .entries
+                    .iter()
+                    .filter(|e| !e.done)
+                    .map(|e| now - e.registered)
+                    .min()
+                    .unwrap_or_default();
                 let rate = github.stats().rate;
-                let interval = paced_interval(policy.interval(youngest), &rate, pollers, Utc::now().timestamp());
+                let interval = paced_interval(
+                    policy.interval(youngest),
+                    &rate,
+                    pollers,
+                    Utc::now().timestamp(),
+                );
                 watch.next_poll = now + interval;
             }
             Err(err) => {
                 watch.failures += 1;
                 tracing::warn!(repo = %repo, error = %err, "polling runs failed");
                 if err.is_refusal() || watch.failures >= MAX_POLL_FAILURES {
-                    watch.fail_all(&WatchFailure { message: err.to_string(), refusal: err.is_refusal() });
+                    watch.fail_all(&WatchFailure {
+                        message: err.to_string(),
+                        refusal: err.is_refusal(),
+                    });
                 }
-                watch.next_poll = now + backoff.backoff(watch.failures, rand::random::<f64>()).max(policy.min);
+                watch.next_poll = now
+                    + backoff
+                        .backoff(watch.failures, rand::random::<f64>())
+                        .max(policy.min);
             }
         }
     }

@@ -88,8 +88,9 @@ pub struct RehearseArgs {
     /// The release plan.
     #[arg(default_value = DEFAULT_PLAN)]
     pub plan: PathBuf,
-    /// The emulator scenario: which runs fail, how long they take.
-    #[arg(long, value_name = "SCENARIO")]
+    /// The emulator scenario: a built-in name (happy, backend-unhealthy, android-upload-fails,
+    /// canary-fails, flaky-api, fifty-runs) or a file.
+    #[arg(long, value_name = "SCENARIO", default_value = "happy")]
     pub scenario: String,
     /// The environment to release to; the plan's first environment when absent.
     #[arg(long = "env", short = 'e', value_name = "ENV")]
@@ -103,6 +104,15 @@ pub struct RehearseArgs {
     /// Output format of the final report.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Also write the summary (Markdown) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary_file: Option<PathBuf>,
+    /// Print what the release cost: requests, 304s, detection latency, overhead.
+    #[arg(long)]
+    pub metrics: bool,
+    /// Limit for the whole release (GitHub time), e.g. `45m`.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -203,8 +213,12 @@ mod tests {
     }
 
     #[test]
-    fn rehearse_requires_a_scenario_and_emulator_a_port() {
-        assert!(Cli::try_parse_from(["orchestrate", "rehearse"]).is_err());
+    fn rehearse_defaults_to_the_happy_scenario_and_emulator_requires_a_port() {
+        let cli = Cli::try_parse_from(["orchestrate", "rehearse"]).expect("parses");
+        let Command::Rehearse(args) = cli.command else {
+            panic!("not rehearse");
+        };
+        assert_eq!(args.scenario, "happy");
         assert!(Cli::try_parse_from(["orchestrate", "emulator"]).is_err());
         assert!(Cli::try_parse_from(["orchestrate", "emulator", "--port", "0"]).is_ok());
         assert!(

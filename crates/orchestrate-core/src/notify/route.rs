@@ -153,13 +153,13 @@ pub fn route(report: &RunReport, notices: &[Notice], routing: Routing<'_>) -> Ve
         .github_issue
         .as_ref()
         .is_some_and(|c| c.close_on_success);
-    if closes && report.status == ReleaseStatus::Succeeded {
-        if let Some(success) = notices
+    if closes
+        && report.status == ReleaseStatus::Succeeded
+        && let Some(success) = notices
             .iter()
             .find(|n| n.event == Event::DeploymentSucceeded)
-        {
-            add(Channel::GithubIssue, success);
-        }
+    {
+        add(Channel::GithubIssue, success);
     }
     for d in &mut out {
         d.notices

@@ -106,6 +106,25 @@ impl Diagnostic {
     }
 }
 
+/// One line: `file:line:column: error: message` (for logs and annotations).
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let level = match self.severity {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        if self.line == 0 {
+            write!(f, "{}: {level}: {}", self.file, self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {level}: {}",
+                self.file, self.line, self.column, self.message
+            )
+        }
+    }
+}
+
 /// The closest candidate to `word`, if one is close enough to be a plausible typo.
 pub fn did_you_mean<'a>(
     word: &str,
@@ -132,7 +151,8 @@ pub fn suggestion(word: &str, candidates: &[&str], what: &str) -> Option<String>
 }
 
 /// Renders diagnostics like a compiler: headline, location arrow, the source line with carets,
-/// and the hint. `source` is the text the diagnostics point into.
+/// and the hint. `source` is the text the diagnostics point into (render diagnostics of
+/// different inputs separately).
 pub fn render_diagnostics(diags: &[Diagnostic], source: &str) -> String {
     let lines = source_lines(source);
     let mut out = String::new();
@@ -249,6 +269,16 @@ mod tests {
         assert_eq!(
             text,
             "error: input `versions` is empty\n --> versions\n  = help: give one\n"
+        );
+    }
+
+    #[test]
+    fn display_is_one_line() {
+        let diag = Diagnostic::error("plan.yml", Span::new(3, 7, 2), "bad");
+        assert_eq!(diag.to_string(), "plan.yml:3:7: error: bad");
+        assert_eq!(
+            Diagnostic::unlocated("versions", "empty").to_string(),
+            "versions: error: empty"
         );
     }
 

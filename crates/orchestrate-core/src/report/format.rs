@@ -51,7 +51,11 @@ pub fn code(text: &str) -> String {
 
 /// A Markdown link whose text is escaped for a table cell.
 pub fn link(text: &str, url: &str) -> String {
-    format!("[{}]({})", cell(text).replace(']', "\\]"), url.replace(')', "%29"))
+    format!(
+        "[{}]({})",
+        cell(text).replace(']', "\\]"),
+        url.replace(')', "%29")
+    )
 }
 
 pub fn status_icon(status: ReleaseStatus) -> &'static str {

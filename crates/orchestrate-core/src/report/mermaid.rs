@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{RunReport, ServiceOutcome};
+use super::RunReport;
 
 /// Renders a fenced `mermaid` block for the job summary.
 pub fn render(report: &RunReport) -> String {
@@ -35,7 +35,11 @@ pub fn render(report: &RunReport) -> String {
     }
     for (i, svc) in report.services.iter().enumerate() {
         if let Some(run) = &svc.run {
-            let _ = writeln!(out, "  click s{i} href \"{}\" _blank", run.url.replace('"', "%22"));
+            let _ = writeln!(
+                out,
+                "  click s{i} href \"{}\" _blank",
+                run.url.replace('"', "%22")
+            );
         }
     }
     for (class, style) in CLASSES {
@@ -59,12 +63,21 @@ fn label_text(text: &str) -> String {
 const CLASSES: [(&str, &str); 9] = [
     ("succeeded", "fill:#dafbe1,stroke:#1a7f37,color:#1a7f37"),
     ("failed", "fill:#ffebe9,stroke:#cf222e,color:#cf222e"),
-    ("timed_out", "fill:#ffebe9,stroke:#cf222e,color:#cf222e,stroke-dasharray:4"),
+    (
+        "timed_out",
+        "fill:#ffebe9,stroke:#cf222e,color:#cf222e,stroke-dasharray:4",
+    ),
     ("cancelled", "fill:#eaeef2,stroke:#57606a,color:#57606a"),
-    ("skipped", "fill:#f6f8fa,stroke:#8c959f,color:#8c959f,stroke-dasharray:4"),
+    (
+        "skipped",
+        "fill:#f6f8fa,stroke:#8c959f,color:#8c959f,stroke-dasharray:4",
+    ),
     ("rolled_back", "fill:#fff8c5,stroke:#9a6700,color:#9a6700"),
     ("halted", "fill:#fbefff,stroke:#8250df,color:#8250df"),
-    ("not_in_release", "fill:#ffffff,stroke:#d0d7de,color:#57606a"),
+    (
+        "not_in_release",
+        "fill:#ffffff,stroke:#d0d7de,color:#57606a",
+    ),
     ("planned", "fill:#ddf4ff,stroke:#0969da,color:#0969da"),
 ];
 
@@ -74,6 +87,7 @@ const _: () = assert!(CLASSES.len() == 9);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::ServiceOutcome;
 
     #[test]
     fn every_outcome_has_a_class() {
@@ -88,7 +102,10 @@ mod tests {
             ServiceOutcome::NotInRelease,
             ServiceOutcome::Planned,
         ] {
-            assert!(CLASSES.iter().any(|(c, _)| *c == outcome.as_str()), "{outcome:?}");
+            assert!(
+                CLASSES.iter().any(|(c, _)| *c == outcome.as_str()),
+                "{outcome:?}"
+            );
         }
     }
 

@@ -83,8 +83,13 @@ pub enum HealthVerdict {
     NotChecked,
     /// The service had no health check configured.
     NoCheck,
-    Passed { attempts: u32 },
-    Failed { attempts: u32, reason: String },
+    Passed {
+        attempts: u32,
+    },
+    Failed {
+        attempts: u32,
+        reason: String,
+    },
 }
 
 /// The job and step that made a run fail, with links.

@@ -45,7 +45,8 @@ pub fn runs(report: &RunReport) -> Value {
 
 /// The whole report as compact JSON; the timeline is dropped first if it is too large.
 pub fn report_json(report: &RunReport) -> String {
-    let full = serde_json::to_string(report).unwrap_or_else(|e| json!({"error": e.to_string()}).to_string());
+    let full = serde_json::to_string(report)
+        .unwrap_or_else(|e| json!({"error": e.to_string()}).to_string());
     if full.len() <= REPORT_OUTPUT_LIMIT {
         return full;
     }

@@ -40,7 +40,10 @@ fn status_line(out: &mut String, r: &RunReport) {
         code(&r.plan),
         code(&r.environment)
     );
-    let wall = r.finished_at.duration_since(r.started_at).unwrap_or_default();
+    let wall = r
+        .finished_at
+        .duration_since(r.started_at)
+        .unwrap_or_default();
     let mut facts = vec![
         format!("deployment {}", code(&r.deployment_id)),
         format!("strategy `{}`", strategy_name(r)),
@@ -75,10 +78,10 @@ fn service_table(out: &mut String, r: &RunReport) {
             (Some(from), None) => format!("{from} (unchanged)"),
             (None, None) => "–".to_owned(),
         };
-        let run = s
-            .run
-            .as_ref()
-            .map_or_else(|| "–".to_owned(), |run| link(&format!("#{}", run.id), &run.url));
+        let run = s.run.as_ref().map_or_else(
+            || "–".to_owned(),
+            |run| link(&format!("#{}", run.id), &run.url),
+        );
         let name = if s.irreversible {
             format!("{} (irreversible)", cell(&s.name))
         } else {
@@ -171,15 +174,17 @@ fn rollbacks(out: &mut String, r: &RunReport) {
             Some(reason) => format!("{result}: {}", cell(reason)),
             None => result,
         };
-        let run = rb
-            .run
-            .as_ref()
-            .map_or_else(|| "–".to_owned(), |run| link(&format!("#{}", run.id), &run.url));
+        let run = rb.run.as_ref().map_or_else(
+            || "–".to_owned(),
+            |run| link(&format!("#{}", run.id), &run.url),
+        );
         let _ = writeln!(
             out,
             "| {} | {} | {run} | {result} |",
             cell(&rb.service),
-            rb.to_version.as_deref().map_or_else(|| "–".to_owned(), cell)
+            rb.to_version
+                .as_deref()
+                .map_or_else(|| "–".to_owned(), cell)
         );
     }
     let halted: Vec<_> = r
@@ -245,8 +250,17 @@ fn timings(out: &mut String, r: &RunReport) {
     out.push_str("\n<details><summary>Timeline</summary>\n\n");
     for t in &r.timeline {
         let offset = t.at.duration_since(r.started_at).unwrap_or_default();
-        let who = t.service.as_deref().map(|s| format!("**{}** ", cell(s))).unwrap_or_default();
-        let _ = writeln!(out, "- +{} {who}{}", format::duration(offset), cell(&t.what));
+        let who = t
+            .service
+            .as_deref()
+            .map(|s| format!("**{}** ", cell(s)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "- +{} {who}{}",
+            format::duration(offset),
+            cell(&t.what)
+        );
     }
     out.push_str("\n</details>\n");
 }

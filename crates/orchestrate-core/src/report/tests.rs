@@ -13,8 +13,12 @@ fn at(secs: u64) -> SystemTime {
 fn service(name: &str, needs: &[&str], outcome: ServiceOutcome, run: Option<u64>) -> ServiceReport {
     ServiceReport {
         name: name.to_owned(),
-        repo: if name == "backend" { "mickgian/PratikoAi-BE" } else { "mickgian/PratikoAi-KMP" }
-            .to_owned(),
+        repo: if name == "backend" {
+            "mickgian/PratikoAi-BE"
+        } else {
+            "mickgian/PratikoAi-KMP"
+        }
+        .to_owned(),
         from_version: Some(if name == "backend" { "1.1.0" } else { "2.0.0" }.to_owned()),
         to_version: Some(if name == "backend" { "1.2.0" } else { "2.1.0" }.to_owned()),
         needs: needs.iter().map(|s| (*s).to_owned()).collect(),
@@ -23,7 +27,14 @@ fn service(name: &str, needs: &[&str], outcome: ServiceOutcome, run: Option<u64>
         run: run.map(|id| RunRef {
             id,
             url: format!("https://github.com/mickgian/repo/actions/runs/{id}"),
-            conclusion: Some(if outcome == ServiceOutcome::Failed { "failure" } else { "success" }.to_owned()),
+            conclusion: Some(
+                if outcome == ServiceOutcome::Failed {
+                    "failure"
+                } else {
+                    "success"
+                }
+                .to_owned(),
+            ),
         }),
         queued: run.map(|_| Duration::from_secs(4)),
         duration: run.map(|_| Duration::from_secs(185)),
@@ -40,9 +51,19 @@ fn service(name: &str, needs: &[&str], outcome: ServiceOutcome, run: Option<u64>
 
 fn succeeded() -> RunReport {
     let fronts = ["android", "ios", "web", "desktop"];
-    let mut services = vec![service("backend", &[], ServiceOutcome::Succeeded, Some(101))];
+    let mut services = vec![service(
+        "backend",
+        &[],
+        ServiceOutcome::Succeeded,
+        Some(101),
+    )];
     for (i, f) in fronts.iter().enumerate() {
-        services.push(service(f, &["backend"], ServiceOutcome::Succeeded, Some(200 + i as u64)));
+        services.push(service(
+            f,
+            &["backend"],
+            ServiceOutcome::Succeeded,
+            Some(200 + i as u64),
+        ));
     }
     RunReport {
         plan: "pratiko".to_owned(),
@@ -64,10 +85,23 @@ fn succeeded() -> RunReport {
         }],
         rollbacks: vec![],
         timeline: vec![
-            TimelineEntry { at: at(1), service: Some("backend".to_owned()), what: "dispatched".to_owned() },
-            TimelineEntry { at: at(190), service: Some("backend".to_owned()), what: "healthy on 1.2.0".to_owned() },
+            TimelineEntry {
+                at: at(1),
+                service: Some("backend".to_owned()),
+                what: "dispatched".to_owned(),
+            },
+            TimelineEntry {
+                at: at(190),
+                service: Some("backend".to_owned()),
+                what: "healthy on 1.2.0".to_owned(),
+            },
         ],
-        api: ApiStats { requests: 48, counted: 31, not_modified: 17, rate_limit_remaining: Some(4969) },
+        api: ApiStats {
+            requests: 48,
+            counted: 31,
+            not_modified: 17,
+            rate_limit_remaining: Some(4969),
+        },
         notifications: vec![],
         error: None,
     }
@@ -86,7 +120,9 @@ fn rolled_back() -> RunReport {
     r.services[2].failure = Some(FailureDetail {
         job: Some("release".to_owned()),
         step: Some("upload".to_owned()),
-        job_url: Some("https://github.com/mickgian/PratikoAi-KMP/actions/runs/201/job/5".to_owned()),
+        job_url: Some(
+            "https://github.com/mickgian/PratikoAi-KMP/actions/runs/201/job/5".to_owned(),
+        ),
         message: "run concluded failure".to_owned(),
     });
     if let Some(run) = r.services[3].run.as_mut() {
@@ -95,7 +131,11 @@ fn rolled_back() -> RunReport {
     r.rollbacks = vec![RollbackReport {
         service: "backend".to_owned(),
         to_version: Some("1.1.0".to_owned()),
-        run: Some(RunRef { id: 301, url: "https://github.com/mickgian/PratikoAi-BE/actions/runs/301".to_owned(), conclusion: Some("success".to_owned()) }),
+        run: Some(RunRef {
+            id: 301,
+            url: "https://github.com/mickgian/PratikoAi-BE/actions/runs/301".to_owned(),
+            conclusion: Some("success".to_owned()),
+        }),
         outcome: RollbackOutcome::Succeeded,
         reason: None,
     }];
@@ -125,9 +165,22 @@ fn outputs_of_a_rolled_back_release() {
     let names: Vec<_> = outputs.iter().map(|(k, _)| *k).collect();
     assert_eq!(
         names,
-        ["deployment_id", "status", "runs", "failed_services", "rolled_back_services", "report"]
+        [
+            "deployment_id",
+            "status",
+            "runs",
+            "failed_services",
+            "rolled_back_services",
+            "report"
+        ]
     );
-    let get = |k: &str| outputs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| {
+        outputs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     assert_eq!(get("status"), "rolled_back");
     assert_eq!(get("failed_services"), r#"["ios"]"#);
     assert_eq!(get("rolled_back_services"), r#"["backend"]"#);
@@ -142,7 +195,11 @@ fn outputs_of_a_rolled_back_release() {
 fn a_huge_summary_is_cut_with_a_marker_under_the_limit() {
     let mut r = succeeded();
     r.timeline = (0..40_000)
-        .map(|i| TimelineEntry { at: at(i), service: Some(format!("svc-{i}")), what: "x".repeat(20) })
+        .map(|i| TimelineEntry {
+            at: at(i),
+            service: Some(format!("svc-{i}")),
+            what: "x".repeat(20),
+        })
         .collect();
     let text = summary::render(&r);
     assert!(text.len() <= summary::SUMMARY_LIMIT, "{}", text.len());

@@ -30,13 +30,22 @@ pub fn workflow(base: &str, repo: &RepoState, index: usize) -> Value {
 }
 
 /// `workflow-run` for `run` as of attempt `attempt` (the latest when `None`) at `now`.
-pub fn workflow_run(base: &str, repo: &RepoState, run: &Run, attempt: Option<u32>, now: DateTime<Utc>) -> Value {
-    let current = attempt.and_then(|n| run.attempt(n)).unwrap_or_else(|| run.latest());
+pub fn workflow_run(
+    base: &str,
+    repo: &RepoState,
+    run: &Run,
+    attempt: Option<u32>,
+    now: DateTime<Utc>,
+) -> Value {
+    let current = attempt
+        .and_then(|n| run.attempt(n))
+        .unwrap_or_else(|| run.latest());
     let phase = current.phase(now);
     let spec = &repo.spec.workflows[run.workflow_index];
     let api = repo_url(base, repo.full_name());
     let run_api = format!("{api}/actions/runs/{}", run.id);
-    let previous = (current.number > 1).then(|| format!("{run_api}/attempts/{}", current.number - 1));
+    let previous =
+        (current.number > 1).then(|| format!("{run_api}/attempts/{}", current.number - 1));
     let actor = user(base, &run.actor);
     let commit_time = rfc3339(run.created_at - chrono::Duration::hours(1));
     json!({

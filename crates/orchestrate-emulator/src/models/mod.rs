@@ -20,7 +20,10 @@ pub fn node_id(kind: &str, id: u64) -> String {
 
 /// A stable user id for a login.
 pub fn user_id(login: &str) -> u64 {
-    login.bytes().fold(1_000_u64, |acc, b| acc.wrapping_mul(31).wrapping_add(u64::from(b))) % 90_000_000 + 1_000
+    login.bytes().fold(1_000_u64, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u64::from(b))
+    }) % 90_000_000
+        + 1_000
 }
 
 /// `simple-user` for `login`.
@@ -83,11 +86,24 @@ pub fn minimal_repository(base: &str, repo: &RepoState) -> Value {
     for (key, suffix) in REPO_URLS {
         map.insert((*key).into(), json!(format!("{url}/{suffix}")));
     }
-    map.insert("git_url".into(), json!(format!("git://emulator/{full}.git")));
+    map.insert(
+        "git_url".into(),
+        json!(format!("git://emulator/{full}.git")),
+    );
     map.insert("ssh_url".into(), json!(format!("git@emulator:{full}.git")));
-    map.insert("clone_url".into(), json!(format!("{}.git", repo_html(base, full))));
+    map.insert(
+        "clone_url".into(),
+        json!(format!("{}.git", repo_html(base, full))),
+    );
     map.insert("default_branch".into(), json!(repo.spec.default_branch));
-    map.insert("visibility".into(), json!(if repo.spec.private { "private" } else { "public" }));
+    map.insert(
+        "visibility".into(),
+        json!(if repo.spec.private {
+            "private"
+        } else {
+            "public"
+        }),
+    );
     Value::Object(map)
 }
 
@@ -118,7 +134,10 @@ const REPO_URLS: &[(&str, &str)] = &[
     ("languages_url", "languages"),
     ("merges_url", "merges"),
     ("milestones_url", "milestones{/number}"),
-    ("notifications_url", "notifications{?since,all,participating}"),
+    (
+        "notifications_url",
+        "notifications{?since,all,participating}",
+    ),
     ("pulls_url", "pulls{/number}"),
     ("releases_url", "releases{/id}"),
     ("stargazers_url", "stargazers"),
@@ -147,7 +166,10 @@ pub fn artifact_zip(spec: &ArtifactSpec, ctx: &TemplateContext) -> Vec<u8> {
             (path.clone(), bytes)
         })
         .collect();
-    let borrowed: Vec<(&str, &[u8])> = contents.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    let borrowed: Vec<(&str, &[u8])> = contents
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
     crate::zipper::zip_files(&borrowed)
 }
 
@@ -155,7 +177,11 @@ fn render_value(value: &Value, ctx: &TemplateContext) -> Value {
     match value {
         Value::String(text) => Value::String(render(text, ctx)),
         Value::Array(items) => Value::Array(items.iter().map(|v| render_value(v, ctx)).collect()),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), render_value(v, ctx))).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), render_value(v, ctx)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }

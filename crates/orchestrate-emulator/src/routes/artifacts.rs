@@ -18,14 +18,24 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(&format!("{base}/runs/{{run_id}}/artifacts"), get(list_run))
         .route(&format!("{base}/artifacts"), get(list_repo))
-        .route(&format!("{base}/artifacts/{{artifact_id}}"), get(show).delete(remove))
-        .route(&format!("{base}/artifacts/{{artifact_id}}/{{archive_format}}"), get(download))
+        .route(
+            &format!("{base}/artifacts/{{artifact_id}}"),
+            get(show).delete(remove),
+        )
+        .route(
+            &format!("{base}/artifacts/{{artifact_id}}/{{archive_format}}"),
+            get(download),
+        )
 }
 
 /// The repository's canonical name, 404 when unknown.
 fn canonical(st: &AppState, owner: &str, repo: &str) -> Result<String, ApiError> {
     let world = st.world();
-    Ok(world.repo(&full_name(owner, repo)).ok_or_else(ApiError::not_found)?.full_name().to_owned())
+    Ok(world
+        .repo(&full_name(owner, repo))
+        .ok_or_else(ApiError::not_found)?
+        .full_name()
+        .to_owned())
 }
 
 async fn list_run(
@@ -39,17 +49,31 @@ async fn list_run(
         return Err(ApiError::not_found());
     }
     let path = format!("/repos/{repo}/actions/runs/{run_id}/artifacts");
-    Ok(page(&st, st.artifacts.list_for_run(&repo, run_id), raw, &path))
+    Ok(page(
+        &st,
+        st.artifacts.list_for_run(&repo, run_id),
+        raw,
+        &path,
+    ))
 }
 
-async fn list_repo(State(st): State<AppState>, Path((owner, repo)): Path<(String, String)>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn list_repo(
+    State(st): State<AppState>,
+    Path((owner, repo)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let repo = canonical(&st, &owner, &repo)?;
     let path = format!("/repos/{repo}/actions/artifacts");
     Ok(page(&st, st.artifacts.list_for_repo(&repo), raw, &path))
 }
 
 /// Newest first (GitHub's default `direction=desc`), `name` filter, pagination.
-fn page(st: &AppState, mut records: Vec<ArtifactRecord>, raw: Option<String>, path: &str) -> axum::response::Response {
+fn page(
+    st: &AppState,
+    mut records: Vec<ArtifactRecord>,
+    raw: Option<String>,
+    path: &str,
+) -> axum::response::Response {
     let query = query_pairs(raw);
     if let Some(name) = param(&query, "name") {
         records.retain(|r| r.name == name);
@@ -59,18 +83,34 @@ fn page(st: &AppState, mut records: Vec<ArtifactRecord>, raw: Option<String>, pa
         records.reverse();
     }
     let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging.slice(&records).iter().map(|r| artifact_json(r, &st.base_url)).collect();
+    let items: Vec<Value> = paging
+        .slice(&records)
+        .iter()
+        .map(|r| artifact_json(r, &st.base_url))
+        .collect();
     let link = paging.link(records.len(), &st.base_url, path, &query);
-    paged(&json!({ "total_count": records.len(), "artifacts": items }), link)
+    paged(
+        &json!({ "total_count": records.len(), "artifacts": items }),
+        link,
+    )
 }
 
-async fn show(State(st): State<AppState>, Path((owner, repo, artifact)): Path<(String, String, String)>) -> ApiResult {
+async fn show(
+    State(st): State<AppState>,
+    Path((owner, repo, artifact)): Path<(String, String, String)>,
+) -> ApiResult {
     let repo = canonical(&st, &owner, &repo)?;
-    let record = st.artifacts.get(&repo, id(&artifact)?).ok_or_else(ApiError::not_found)?;
+    let record = st
+        .artifacts
+        .get(&repo, id(&artifact)?)
+        .ok_or_else(ApiError::not_found)?;
     Ok(ok(&artifact_json(&record, &st.base_url)))
 }
 
-async fn remove(State(st): State<AppState>, Path((owner, repo, artifact)): Path<(String, String, String)>) -> ApiResult {
+async fn remove(
+    State(st): State<AppState>,
+    Path((owner, repo, artifact)): Path<(String, String, String)>,
+) -> ApiResult {
     let repo = canonical(&st, &owner, &repo)?;
     if !st.artifacts.delete(&repo, id(&artifact)?) {
         return Err(ApiError::not_found());
@@ -86,11 +126,17 @@ async fn download(
     if format != "zip" {
         return Err(ApiError::not_found());
     }
-    let record = st.artifacts.get(&repo, id(&artifact)?).ok_or_else(ApiError::not_found)?;
+    let record = st
+        .artifacts
+        .get(&repo, id(&artifact)?)
+        .ok_or_else(ApiError::not_found)?;
     if record.expired || record.expires_at <= st.clock.now() {
-        return Err(ApiError::new(StatusCode::GONE, "Artifact has expired").docs("actions/artifacts#download-an-artifact"));
+        return Err(ApiError::new(StatusCode::GONE, "Artifact has expired")
+            .docs("actions/artifacts#download-an-artifact"));
     }
-    let location = st.artifacts.signed_download_url(&st.base_url, record.id, st.clock.now());
+    let location = st
+        .artifacts
+        .signed_download_url(&st.base_url, record.id, st.clock.now());
     let mut response = StatusCode::FOUND.into_response();
     let value = HeaderValue::from_str(&location).map_err(|_| ApiError::not_found())?;
     response.headers_mut().insert(header::LOCATION, value);

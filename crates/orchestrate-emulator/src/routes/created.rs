@@ -40,23 +40,46 @@ fn bound(text: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 pub fn parse(value: &str) -> Option<Created> {
     let value = value.trim();
     if let Some(rest) = value.strip_prefix(">=") {
-        return bound(rest).map(|(start, _)| Created { from: Some(start), until: None });
+        return bound(rest).map(|(start, _)| Created {
+            from: Some(start),
+            until: None,
+        });
     }
     if let Some(rest) = value.strip_prefix("<=") {
-        return bound(rest).map(|(_, next)| Created { from: None, until: Some(next) });
+        return bound(rest).map(|(_, next)| Created {
+            from: None,
+            until: Some(next),
+        });
     }
     if let Some(rest) = value.strip_prefix('>') {
-        return bound(rest).map(|(_, next)| Created { from: Some(next), until: None });
+        return bound(rest).map(|(_, next)| Created {
+            from: Some(next),
+            until: None,
+        });
     }
     if let Some(rest) = value.strip_prefix('<') {
-        return bound(rest).map(|(start, _)| Created { from: None, until: Some(start) });
+        return bound(rest).map(|(start, _)| Created {
+            from: None,
+            until: Some(start),
+        });
     }
     if let Some((low, high)) = value.split_once("..") {
-        let from = if low == "*" { None } else { Some(bound(low)?.0) };
-        let until = if high == "*" { None } else { Some(bound(high)?.1) };
+        let from = if low == "*" {
+            None
+        } else {
+            Some(bound(low)?.0)
+        };
+        let until = if high == "*" {
+            None
+        } else {
+            Some(bound(high)?.1)
+        };
         return Some(Created { from, until });
     }
-    bound(value).map(|(start, next)| Created { from: Some(start), until: Some(next) })
+    bound(value).map(|(start, next)| Created {
+        from: Some(start),
+        until: Some(next),
+    })
 }
 
 #[cfg(test)]

@@ -22,15 +22,29 @@ use crate::state::{AppState, Ids, RepoState};
 
 const DOCS_CREATE: &str = "deployments/deployments#create-a-deployment";
 const DOCS_STATUS: &str = "deployments/statuses#create-a-deployment-status";
-const STATES: [&str; 7] = ["error", "failure", "inactive", "in_progress", "queued", "pending", "success"];
+const STATES: [&str; 7] = [
+    "error",
+    "failure",
+    "inactive",
+    "in_progress",
+    "queued",
+    "pending",
+    "success",
+];
 
 pub fn router() -> Router<AppState> {
     let base = "/repos/{owner}/{repo}/deployments";
     Router::new()
         .route(base, get(list).post(create))
         .route(&format!("{base}/{{id}}"), get(show).delete(remove))
-        .route(&format!("{base}/{{id}}/statuses"), get(list_statuses).post(create_status))
-        .route(&format!("{base}/{{id}}/statuses/{{status_id}}"), get(show_status))
+        .route(
+            &format!("{base}/{{id}}/statuses"),
+            get(list_statuses).post(create_status),
+        )
+        .route(
+            &format!("{base}/{{id}}/statuses/{{status_id}}"),
+            get(show_status),
+        )
 }
 
 fn str_field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
@@ -51,23 +65,38 @@ async fn create(
     let now = st.clock.now();
     let mut world = st.world();
     let deployment_id = world.ids.deployment();
-    let repo = world.repo_mut(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
-    let git_ref = str_field(&body, "ref").filter(|r| !r.is_empty()).ok_or_else(|| {
-        ApiError::unprocessable("Invalid request.\n\n\"ref\" wasn't supplied.").docs(DOCS_CREATE)
+    let repo = world
+        .repo_mut(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
+    let git_ref = str_field(&body, "ref")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            ApiError::unprocessable("Invalid request.\n\n\"ref\" wasn't supplied.")
+                .docs(DOCS_CREATE)
+        })?;
+    let sha = repo.resolve_ref(git_ref).ok_or_else(|| {
+        ApiError::unprocessable(format!("No ref found for: {git_ref}")).docs(DOCS_CREATE)
     })?;
-    let sha = repo
-        .resolve_ref(git_ref)
-        .ok_or_else(|| ApiError::unprocessable(format!("No ref found for: {git_ref}")).docs(DOCS_CREATE))?;
     if bool_field(&body, "auto_merge", true) && repo.behind.remove(git_ref) {
         // GitHub merges the default branch into the ref and creates no deployment.
-        let message = format!("Auto-merged {} into {git_ref} on deployment.", repo.spec.default_branch);
-        return Ok(json_response(StatusCode::ACCEPTED, &json!({ "message": message })));
+        let message = format!(
+            "Auto-merged {} into {git_ref} on deployment.",
+            repo.spec.default_branch
+        );
+        return Ok(json_response(
+            StatusCode::ACCEPTED,
+            &json!({ "message": message }),
+        ));
     }
     check_contexts(repo, &body, git_ref)?;
-    let environment = str_field(&body, "environment").unwrap_or("production").to_owned();
+    let environment = str_field(&body, "environment")
+        .unwrap_or("production")
+        .to_owned();
     let payload = match body.get("payload") {
         None | Some(Value::Null) => Value::String(String::new()),
-        Some(Value::String(text)) => serde_json::from_str::<Map<String, Value>>(text).map(Value::Object).unwrap_or_else(|_| Value::String(text.clone())),
+        Some(Value::String(text)) => serde_json::from_str::<Map<String, Value>>(text)
+            .map(Value::Object)
+            .unwrap_or_else(|_| Value::String(text.clone())),
         Some(other) => other.clone(),
     };
     let deployment = Deployment {
@@ -92,17 +121,25 @@ async fn create(
 }
 
 /// 409 when a required (or, with `required_contexts` unset, any) status context is failing.
-fn check_contexts(repo: &RepoState, body: &Map<String, Value>, git_ref: &str) -> Result<(), ApiError> {
-    let failing: Vec<&String> = match body.get("required_contexts") {
-        None | Some(Value::Null) => repo.spec.failing_contexts.iter().collect(),
-        Some(Value::Array(wanted)) => repo
-            .spec
-            .failing_contexts
-            .iter()
-            .filter(|c| wanted.iter().any(|w| w.as_str() == Some(c.as_str())))
-            .collect(),
-        Some(_) => return Err(ApiError::unprocessable("Invalid request.\n\nFor 'properties/required_contexts', value is not an array.").docs(DOCS_CREATE)),
-    };
+fn check_contexts(
+    repo: &RepoState,
+    body: &Map<String, Value>,
+    git_ref: &str,
+) -> Result<(), ApiError> {
+    let failing: Vec<&String> =
+        match body.get("required_contexts") {
+            None | Some(Value::Null) => repo.spec.failing_contexts.iter().collect(),
+            Some(Value::Array(wanted)) => repo
+                .spec
+                .failing_contexts
+                .iter()
+                .filter(|c| wanted.iter().any(|w| w.as_str() == Some(c.as_str())))
+                .collect(),
+            Some(_) => return Err(ApiError::unprocessable(
+                "Invalid request.\n\nFor 'properties/required_contexts', value is not an array.",
+            )
+            .docs(DOCS_CREATE)),
+        };
     if failing.is_empty() {
         return Ok(());
     }
@@ -111,10 +148,16 @@ fn check_contexts(repo: &RepoState, body: &Map<String, Value>, git_ref: &str) ->
         .with_errors(json!([{ "contexts": failing.iter().map(|c| json!({"context": c, "state": "failure"})).collect::<Vec<_>>(), "resource": "Deployment", "field": "required_contexts", "code": "invalid" }])))
 }
 
-async fn list(State(st): State<AppState>, Path((owner, repo)): Path<(String, String)>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn list(
+    State(st): State<AppState>,
+    Path((owner, repo)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let query = query_pairs(raw);
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let matches = |field: &str, value: &str| param(&query, field).is_none_or(|want| want == value);
     let mut found: Vec<&Deployment> = repo
         .deployments
@@ -124,30 +167,63 @@ async fn list(State(st): State<AppState>, Path((owner, repo)): Path<(String, Str
         .collect();
     found.sort_by(|a, b| a.environment.cmp(&b.environment).then(a.id.cmp(&b.id)));
     let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging.slice(&found).iter().map(|d| deploy::deployment(&st.base_url, repo.full_name(), d)).collect();
-    let link = paging.link(found.len(), &st.base_url, &format!("/repos/{}/deployments", repo.full_name()), &query);
+    let items: Vec<Value> = paging
+        .slice(&found)
+        .iter()
+        .map(|d| deploy::deployment(&st.base_url, repo.full_name(), d))
+        .collect();
+    let link = paging.link(
+        found.len(),
+        &st.base_url,
+        &format!("/repos/{}/deployments", repo.full_name()),
+        &query,
+    );
     Ok(paged(&Value::Array(items), link))
 }
 
 fn find<'a>(repo: &'a RepoState, raw: &str) -> Result<&'a Deployment, ApiError> {
     let wanted = id(raw)?;
-    repo.deployments.iter().find(|d| d.id == wanted).ok_or_else(ApiError::not_found)
+    repo.deployments
+        .iter()
+        .find(|d| d.id == wanted)
+        .ok_or_else(ApiError::not_found)
 }
 
-async fn show(State(st): State<AppState>, Path((owner, repo, raw)): Path<(String, String, String)>) -> ApiResult {
+async fn show(
+    State(st): State<AppState>,
+    Path((owner, repo, raw)): Path<(String, String, String)>,
+) -> ApiResult {
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
-    Ok(ok(&deploy::deployment(&st.base_url, repo.full_name(), find(repo, &raw)?)))
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
+    Ok(ok(&deploy::deployment(
+        &st.base_url,
+        repo.full_name(),
+        find(repo, &raw)?,
+    )))
 }
 
-async fn remove(State(st): State<AppState>, Path((owner, repo, raw)): Path<(String, String, String)>) -> ApiResult {
+async fn remove(
+    State(st): State<AppState>,
+    Path((owner, repo, raw)): Path<(String, String, String)>,
+) -> ApiResult {
     let mut world = st.world();
-    let repo = world.repo_mut(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo_mut(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let target = find(repo, &raw)?;
-    let alone = repo.deployments.iter().filter(|d| d.environment == target.environment).count() == 1;
+    let alone = repo
+        .deployments
+        .iter()
+        .filter(|d| d.environment == target.environment)
+        .count()
+        == 1;
     if target.is_active() && !alone {
         let message = "We cannot delete an active deployment unless it is the only deployment in a given environment.";
-        return Err(ApiError::unprocessable(message).docs("deployments/deployments#delete-a-deployment"));
+        return Err(
+            ApiError::unprocessable(message).docs("deployments/deployments#delete-a-deployment")
+        );
     }
     let target_id = target.id;
     repo.deployments.retain(|d| d.id != target_id);
@@ -163,24 +239,37 @@ async fn create_status(
     let body = object_body(&body)?;
     let now = st.clock.now();
     let mut world = st.world();
-    let (repo, ids) = world.repo_and_ids(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let (repo, ids) = world
+        .repo_and_ids(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let deployment_id = find(repo, &raw)?.id;
-    let state = str_field(&body, "state").filter(|s| STATES.contains(s)).ok_or_else(|| {
-        ApiError::unprocessable("Validation Failed").docs(DOCS_STATUS).with_errors(json!([{
-            "resource": "DeploymentStatus", "field": "state", "code": "invalid",
-        }]))
-    })?;
+    let state = str_field(&body, "state")
+        .filter(|s| STATES.contains(s))
+        .ok_or_else(|| {
+            ApiError::unprocessable("Validation Failed")
+                .docs(DOCS_STATUS)
+                .with_errors(json!([{
+                    "resource": "DeploymentStatus", "field": "state", "code": "invalid",
+                }]))
+        })?;
     let description = str_field(&body, "description").unwrap_or("").to_owned();
     if description.chars().count() > 140 {
-        return Err(ApiError::unprocessable("Validation Failed").docs(DOCS_STATUS).with_errors(json!([{
-            "resource": "DeploymentStatus", "field": "description", "code": "custom",
-            "message": "description is too long (maximum is 140 characters)",
-        }])));
+        return Err(ApiError::unprocessable("Validation Failed")
+            .docs(DOCS_STATUS)
+            .with_errors(json!([{
+                "resource": "DeploymentStatus", "field": "description", "code": "custom",
+                "message": "description is too long (maximum is 140 characters)",
+            }])));
     }
     let log_url = str_field(&body, "log_url").unwrap_or("").to_owned();
     let target_url = str_field(&body, "target_url").map_or_else(|| log_url.clone(), str::to_owned);
-    let deployment = repo.deployments.iter_mut().find(|d| d.id == deployment_id).ok_or_else(ApiError::not_found)?;
-    let environment = str_field(&body, "environment").map_or_else(|| deployment.environment.clone(), str::to_owned);
+    let deployment = repo
+        .deployments
+        .iter_mut()
+        .find(|d| d.id == deployment_id)
+        .ok_or_else(ApiError::not_found)?;
+    let environment = str_field(&body, "environment")
+        .map_or_else(|| deployment.environment.clone(), str::to_owned);
     deployment.environment.clone_from(&environment);
     deployment.updated_at = now;
     let status = DeploymentStatus {
@@ -200,7 +289,10 @@ async fn create_status(
         mark_inactive(repo, ids, deployment_id, &environment, &caller.login, now);
     }
     let mut response = json_response(StatusCode::CREATED, &json);
-    if let Some(location) = json["url"].as_str().and_then(|u| HeaderValue::from_str(u).ok()) {
+    if let Some(location) = json["url"]
+        .as_str()
+        .and_then(|u| HeaderValue::from_str(u).ok())
+    {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
@@ -208,8 +300,19 @@ async fn create_status(
 
 /// `auto_inactive`: prior non-transient, non-production deployments in the same environment
 /// whose latest status is `success` get an `inactive` status.
-fn mark_inactive(repo: &mut RepoState, ids: &mut Ids, except: u64, environment: &str, login: &str, now: chrono::DateTime<chrono::Utc>) {
-    for d in repo.deployments.iter_mut().filter(|d| d.id != except && d.environment == environment) {
+fn mark_inactive(
+    repo: &mut RepoState,
+    ids: &mut Ids,
+    except: u64,
+    environment: &str,
+    login: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    for d in repo
+        .deployments
+        .iter_mut()
+        .filter(|d| d.id != except && d.environment == environment)
+    {
         if d.transient || d.production || d.latest_state() != Some("success") {
             continue;
         }
@@ -235,13 +338,26 @@ async fn list_statuses(
 ) -> ApiResult {
     let query = query_pairs(query);
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let deployment = find(repo, &raw)?;
     let newest_first: Vec<&DeploymentStatus> = deployment.statuses.iter().rev().collect();
     let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging.slice(&newest_first).iter().map(|s| deploy::status(&st.base_url, repo.full_name(), deployment.id, s)).collect();
-    let path = format!("/repos/{}/deployments/{}/statuses", repo.full_name(), deployment.id);
-    Ok(paged(&Value::Array(items), paging.link(newest_first.len(), &st.base_url, &path, &query)))
+    let items: Vec<Value> = paging
+        .slice(&newest_first)
+        .iter()
+        .map(|s| deploy::status(&st.base_url, repo.full_name(), deployment.id, s))
+        .collect();
+    let path = format!(
+        "/repos/{}/deployments/{}/statuses",
+        repo.full_name(),
+        deployment.id
+    );
+    Ok(paged(
+        &Value::Array(items),
+        paging.link(newest_first.len(), &st.base_url, &path, &query),
+    ))
 }
 
 async fn show_status(
@@ -249,9 +365,20 @@ async fn show_status(
     Path((owner, repo, raw, status_id)): Path<(String, String, String, String)>,
 ) -> ApiResult {
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let deployment = find(repo, &raw)?;
     let wanted = id(&status_id)?;
-    let status = deployment.statuses.iter().find(|s| s.id == wanted).ok_or_else(ApiError::not_found)?;
-    Ok(ok(&deploy::status(&st.base_url, repo.full_name(), deployment.id, status)))
+    let status = deployment
+        .statuses
+        .iter()
+        .find(|s| s.id == wanted)
+        .ok_or_else(ApiError::not_found)?;
+    Ok(ok(&deploy::status(
+        &st.base_url,
+        repo.full_name(),
+        deployment.id,
+        status,
+    )))
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::http::{ApiError, ApiResult, Paging, json_response, ok, paged, param};
 use crate::models::issues;
-use crate::routes::{Caller, full_name, id, object_body, query_pairs};
+use crate::routes::{API_2026, Caller, full_name, id, object_body, query_pairs};
 use crate::state::AppState;
 use crate::state::records::{Comment, Issue};
 
@@ -21,7 +21,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(base, get(list).post(create))
         .route(&format!("{base}/{{number}}"), get(show).patch(update))
-        .route(&format!("{base}/{{number}}/comments"), get(list_comments).post(comment))
+        .route(
+            &format!("{base}/{{number}}/comments"),
+            get(list_comments).post(comment),
+        )
 }
 
 fn strings(body: &Map<String, Value>, field: &str) -> Vec<String> {
@@ -56,14 +59,18 @@ async fn create(
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => {
-            return Err(ApiError::unprocessable("Validation Failed").docs(DOCS_CREATE).with_errors(json!([{
-                "resource": "Issue", "field": "title", "code": "missing_field",
-            }])));
+            return Err(ApiError::unprocessable("Validation Failed")
+                .docs(DOCS_CREATE)
+                .with_errors(json!([{
+                    "resource": "Issue", "field": "title", "code": "missing_field",
+                }])));
         }
     };
     let now = st.clock.now();
     let mut world = st.world();
-    let (repo, ids) = world.repo_and_ids(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let (repo, ids) = world
+        .repo_and_ids(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let mut assignees = strings(&body, "assignees");
     if let Some(single) = body.get("assignee").and_then(Value::as_str) {
         assignees.insert(0, single.to_owned());
@@ -83,22 +90,45 @@ async fn create(
         closed_at: None,
         comments: Vec::new(),
     };
-    let json = issues::issue(&st.base_url, repo.full_name(), &issue);
+    let mut json = issues::issue(&st.base_url, repo.full_name(), &issue);
+    if caller.api_version == API_2026
+        && let Some(map) = json.as_object_mut()
+    {
+        // Changeset `remove_singular_assignee_from_issues_and_pull_requests`.
+        map.remove("assignee");
+    }
     repo.issues.push(issue);
     Ok(created(&json, json["url"].as_str()))
 }
 
-async fn list(State(st): State<AppState>, Path((owner, repo)): Path<(String, String)>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn list(
+    State(st): State<AppState>,
+    Path((owner, repo)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let query = query_pairs(raw);
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let state = param(&query, "state").unwrap_or("open");
-    let labels: Vec<&str> = param(&query, "labels").map(|l| l.split(',').map(str::trim).filter(|l| !l.is_empty()).collect()).unwrap_or_default();
+    let labels: Vec<&str> = param(&query, "labels")
+        .map(|l| {
+            l.split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut found: Vec<&Issue> = repo
         .issues
         .iter()
         .filter(|i| state == "all" || i.state == state)
-        .filter(|i| labels.iter().all(|l| i.labels.iter().any(|have| have.eq_ignore_ascii_case(l))))
+        .filter(|i| {
+            labels
+                .iter()
+                .all(|l| i.labels.iter().any(|have| have.eq_ignore_ascii_case(l)))
+        })
         .collect();
     // Default sort: created, newest first.
     found.sort_by_key(|i| std::cmp::Reverse(i.number));
@@ -106,16 +136,34 @@ async fn list(State(st): State<AppState>, Path((owner, repo)): Path<(String, Str
         found.reverse();
     }
     let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging.slice(&found).iter().map(|i| issues::issue(&st.base_url, repo.full_name(), i)).collect();
-    let link = paging.link(found.len(), &st.base_url, &format!("/repos/{}/issues", repo.full_name()), &query);
+    let items: Vec<Value> = paging
+        .slice(&found)
+        .iter()
+        .map(|i| issues::issue(&st.base_url, repo.full_name(), i))
+        .collect();
+    let link = paging.link(
+        found.len(),
+        &st.base_url,
+        &format!("/repos/{}/issues", repo.full_name()),
+        &query,
+    );
     Ok(paged(&Value::Array(items), link))
 }
 
-async fn show(State(st): State<AppState>, Path((owner, repo, number)): Path<(String, String, String)>) -> ApiResult {
+async fn show(
+    State(st): State<AppState>,
+    Path((owner, repo, number)): Path<(String, String, String)>,
+) -> ApiResult {
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let number = id(&number)?;
-    let issue = repo.issues.iter().find(|i| i.number == number).ok_or_else(ApiError::not_found)?;
+    let issue = repo
+        .issues
+        .iter()
+        .find(|i| i.number == number)
+        .ok_or_else(ApiError::not_found)?;
     Ok(ok(&issues::issue(&st.base_url, repo.full_name(), issue)))
 }
 
@@ -127,10 +175,16 @@ async fn update(
     let body = object_body(&body)?;
     let now = st.clock.now();
     let mut world = st.world();
-    let repo = world.repo_mut(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo_mut(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let number = id(&number)?;
     let full = repo.spec.name.clone();
-    let issue = repo.issues.iter_mut().find(|i| i.number == number).ok_or_else(ApiError::not_found)?;
+    let issue = repo
+        .issues
+        .iter_mut()
+        .find(|i| i.number == number)
+        .ok_or_else(ApiError::not_found)?;
     if let Some(title) = body.get("title").and_then(Value::as_str) {
         issue.title = title.to_owned();
     }
@@ -144,7 +198,10 @@ async fn update(
         Some("closed") if issue.state != "closed" => {
             issue.state = "closed".to_owned();
             issue.closed_at = Some(now);
-            let reason = body.get("state_reason").and_then(Value::as_str).unwrap_or("completed");
+            let reason = body
+                .get("state_reason")
+                .and_then(Value::as_str)
+                .unwrap_or("completed");
             issue.state_reason = Some(reason.to_owned());
         }
         Some("open") if issue.state != "open" => {
@@ -153,7 +210,11 @@ async fn update(
             issue.state_reason = Some("reopened".to_owned());
         }
         Some("open" | "closed") | None => {}
-        Some(_) => return Err(ApiError::unprocessable("Validation Failed").with_errors(json!([{ "resource": "Issue", "field": "state", "code": "invalid" }]))),
+        Some(_) => {
+            return Err(ApiError::unprocessable("Validation Failed").with_errors(
+                json!([{ "resource": "Issue", "field": "state", "code": "invalid" }]),
+            ));
+        }
     }
     issue.updated_at = now;
     Ok(ok(&issues::issue(&st.base_url, &full, issue)))
@@ -166,16 +227,32 @@ async fn comment(
     body: Bytes,
 ) -> ApiResult {
     let body = object_body(&body)?;
-    let text = body.get("body").and_then(Value::as_str).filter(|b| !b.is_empty()).ok_or_else(|| {
-        ApiError::unprocessable("Invalid request.\n\n\"body\" wasn't supplied.").docs("issues/comments#create-an-issue-comment")
-    })?;
+    let text = body
+        .get("body")
+        .and_then(Value::as_str)
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| {
+            ApiError::unprocessable("Invalid request.\n\n\"body\" wasn't supplied.")
+                .docs("issues/comments#create-an-issue-comment")
+        })?;
     let now = st.clock.now();
     let mut world = st.world();
-    let (repo, ids) = world.repo_and_ids(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let (repo, ids) = world
+        .repo_and_ids(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let number = id(&number)?;
     let full = repo.spec.name.clone();
-    let issue = repo.issues.iter_mut().find(|i| i.number == number).ok_or_else(ApiError::not_found)?;
-    let comment = Comment { id: ids.comment(), body: text.to_owned(), user: caller.login, created_at: now };
+    let issue = repo
+        .issues
+        .iter_mut()
+        .find(|i| i.number == number)
+        .ok_or_else(ApiError::not_found)?;
+    let comment = Comment {
+        id: ids.comment(),
+        body: text.to_owned(),
+        user: caller.login,
+        created_at: now,
+    };
     let json = issues::comment(&st.base_url, &full, number, &comment);
     issue.comments.push(comment);
     issue.updated_at = now;
@@ -189,11 +266,24 @@ async fn list_comments(
 ) -> ApiResult {
     let query = query_pairs(raw);
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let number = id(&number)?;
-    let issue = repo.issues.iter().find(|i| i.number == number).ok_or_else(ApiError::not_found)?;
+    let issue = repo
+        .issues
+        .iter()
+        .find(|i| i.number == number)
+        .ok_or_else(ApiError::not_found)?;
     let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging.slice(&issue.comments).iter().map(|c| issues::comment(&st.base_url, repo.full_name(), number, c)).collect();
+    let items: Vec<Value> = paging
+        .slice(&issue.comments)
+        .iter()
+        .map(|c| issues::comment(&st.base_url, repo.full_name(), number, c))
+        .collect();
     let path = format!("/repos/{}/issues/{number}/comments", repo.full_name());
-    Ok(paged(&Value::Array(items), paging.link(issue.comments.len(), &st.base_url, &path, &query)))
+    Ok(paged(
+        &Value::Array(items),
+        paging.link(issue.comments.len(), &st.base_url, &path, &query),
+    ))
 }

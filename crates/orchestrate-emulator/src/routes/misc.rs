@@ -22,9 +22,10 @@ use crate::state::{AppState, Trigger, World, lock};
 const DOCS_DISPATCH: &str = "repos/repos#create-a-repository-dispatch-event";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/rate_limit", get(rate_limit))
-        .route("/repos/{owner}/{repo}/dispatches", post(repository_dispatch))
+    Router::new().route("/rate_limit", get(rate_limit)).route(
+        "/repos/{owner}/{repo}/dispatches",
+        post(repository_dispatch),
+    )
 }
 
 pub fn public_router() -> Router<AppState> {
@@ -39,10 +40,20 @@ fn quota_json(q: Quota) -> Value {
 
 async fn rate_limit(State(st): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult {
     let core = lock(&st.limiter).peek(&caller.token_id, caller.rate_limit, Utc::now());
-    let fixed = |limit: u32| Quota { limit, remaining: limit, used: 0, reset: core.reset };
+    let fixed = |limit: u32| Quota {
+        limit,
+        remaining: limit,
+        used: 0,
+        reset: core.reset,
+    };
     let mut resources = serde_json::Map::new();
     resources.insert("core".into(), quota_json(core));
-    for (name, limit) in [("search", 30), ("graphql", 5000), ("integration_manifest", 5000), ("code_search", 10)] {
+    for (name, limit) in [
+        ("search", 30),
+        ("graphql", 5000),
+        ("integration_manifest", 5000),
+        ("code_search", 10),
+    ] {
         let mut q = quota_json(fixed(limit));
         q["resource"] = json!(name);
         resources.insert(name.into(), q);
@@ -65,16 +76,31 @@ async fn repository_dispatch(
     let invalid = |message: &str| ApiError::unprocessable(message).docs(DOCS_DISPATCH);
     let event_type = match body.get("event_type") {
         Some(Value::String(t)) if (1..=100).contains(&t.chars().count()) => t.clone(),
-        Some(Value::String(_)) => return Err(invalid("Invalid request.\n\nevent_type must be between 1 and 100 characters.")),
-        _ => return Err(invalid("Invalid request.\n\n\"event_type\" wasn't supplied.")),
+        Some(Value::String(_)) => {
+            return Err(invalid(
+                "Invalid request.\n\nevent_type must be between 1 and 100 characters.",
+            ));
+        }
+        _ => {
+            return Err(invalid(
+                "Invalid request.\n\n\"event_type\" wasn't supplied.",
+            ));
+        }
     };
     let payload = match body.get("client_payload") {
         None | Some(Value::Null) => serde_json::Map::new(),
         Some(Value::Object(map)) => map.clone(),
-        Some(_) => return Err(invalid("Invalid request.\n\nFor 'properties/client_payload', value is not an object.")),
+        Some(_) => {
+            return Err(invalid(
+                "Invalid request.\n\nFor 'properties/client_payload', value is not an object.",
+            ));
+        }
     };
     if payload.len() > 10 {
-        let message = format!("Invalid request.\n\nNo more than 10 properties are allowed; {} were supplied.", payload.len());
+        let message = format!(
+            "Invalid request.\n\nNo more than 10 properties are allowed; {} were supplied.",
+            payload.len()
+        );
         return Err(invalid(&message));
     }
     if Value::Object(payload.clone()).to_string().len() >= 64 * 1024 {
@@ -82,11 +108,18 @@ async fn repository_dispatch(
     }
     let client_payload: BTreeMap<String, String> = payload
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            )
+        })
         .collect();
     let now = st.clock.now();
     let mut world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let full = repo.full_name().to_owned();
     let branch = repo.spec.default_branch.clone();
     let sha = repo.resolve_ref(&branch).unwrap_or_default();
@@ -115,7 +148,11 @@ async fn repository_dispatch(
 
 /// The version a service reports: the `version_input` of the newest successful run of its
 /// deploy workflow, or the initial version.
-fn deployed_version(world: &World, spec: &HealthSpec, now: chrono::DateTime<Utc>) -> Option<String> {
+fn deployed_version(
+    world: &World,
+    spec: &HealthSpec,
+    now: chrono::DateTime<Utc>,
+) -> Option<String> {
     let repo = world.repo(&spec.repo)?;
     let index = repo.workflow_index(&spec.workflow)?;
     let newest = repo
@@ -137,11 +174,19 @@ async fn health(State(st): State<AppState>, Path(service): Path<String>) -> Resp
     let Some(spec) = world.health.iter().find(|h| h.service == service) else {
         return ApiError::not_found().into_response();
     };
-    let unhealthy = |version: &str| json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "status": "unhealthy", "version": version }));
-    let version = deployed_version(&world, spec, now).unwrap_or_else(|| spec.initial_version.clone());
+    let unhealthy = |version: &str| {
+        json_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({ "status": "unhealthy", "version": version }),
+        )
+    };
+    let version =
+        deployed_version(&world, spec, now).unwrap_or_else(|| spec.initial_version.clone());
     match spec.failure {
         HealthFailure::Down => unhealthy(&version),
-        HealthFailure::NeverReportsNewVersion => ok(&json!({ "status": "ok", "version": spec.initial_version })),
+        HealthFailure::NeverReportsNewVersion => {
+            ok(&json!({ "status": "ok", "version": spec.initial_version }))
+        }
         HealthFailure::None if spec.unhealthy_versions.contains(&version) => unhealthy(&version),
         HealthFailure::None => ok(&json!({ "status": "ok", "version": version })),
     }
@@ -154,21 +199,35 @@ async fn run_logs(
 ) -> Result<Response, ApiError> {
     let query = query_pairs(raw);
     let now = st.clock.now();
-    let expires = param(&query, "expires").and_then(|e| e.parse::<i64>().ok()).unwrap_or(0);
+    let expires = param(&query, "expires")
+        .and_then(|e| e.parse::<i64>().ok())
+        .unwrap_or(0);
     if now.timestamp() > expires {
-        return Ok((StatusCode::FORBIDDEN, "AuthenticationFailed: signed URL expired").into_response());
+        return Ok((
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed: signed URL expired",
+        )
+            .into_response());
     }
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let run = repo.run(id(&run_id)?).ok_or_else(ApiError::not_found)?;
     let mut text = String::new();
     for job in jobs_at(run.latest(), now) {
         for step in &job.steps {
             let verdict = step.conclusion.as_deref().unwrap_or(step.status);
-            text.push_str(&format!("{}/{}_{}.txt: {verdict}\n", job.name, step.number, step.name));
+            text.push_str(&format!(
+                "{}/{}_{}.txt: {verdict}\n",
+                job.name, step.number, step.name
+            ));
         }
     }
     let mut response = (StatusCode::OK, text).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     Ok(response)
 }

@@ -50,7 +50,12 @@ pub fn public_router() -> Router<AppState> {
 
 /// Query parameters as pairs, in order.
 pub fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
-    raw.map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+    raw.map(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .into_owned()
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// A JSON request body; an empty body is `null`. Malformed JSON answers GitHub's 400.
@@ -58,7 +63,8 @@ pub fn json_body(bytes: &Bytes) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(bytes).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Problems parsing JSON"))
+    serde_json::from_slice(bytes)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "Problems parsing JSON"))
 }
 
 /// A JSON object body (`null` becomes an empty object); anything else is a 400.
@@ -66,7 +72,10 @@ pub fn object_body(bytes: &Bytes) -> Result<serde_json::Map<String, Value>, ApiE
     match json_body(bytes)? {
         Value::Null => Ok(serde_json::Map::new()),
         Value::Object(map) => Ok(map),
-        _ => Err(ApiError::new(StatusCode::BAD_REQUEST, "Problems parsing JSON")),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Problems parsing JSON",
+        )),
     }
 }
 

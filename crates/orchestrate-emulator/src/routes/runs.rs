@@ -19,11 +19,20 @@ pub fn router() -> Router<AppState> {
     let runs = "/repos/{owner}/{repo}/actions/runs";
     Router::new()
         .route(runs, get(list_repo))
-        .route("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs", get(list_workflow))
+        .route(
+            "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+            get(list_workflow),
+        )
         .route(&format!("{runs}/{{run_id}}"), get(show))
-        .route(&format!("{runs}/{{run_id}}/attempts/{{attempt}}"), get(show_attempt))
+        .route(
+            &format!("{runs}/{{run_id}}/attempts/{{attempt}}"),
+            get(show_attempt),
+        )
         .route(&format!("{runs}/{{run_id}}/jobs"), get(jobs))
-        .route(&format!("{runs}/{{run_id}}/attempts/{{attempt}}/jobs"), get(attempt_jobs))
+        .route(
+            &format!("{runs}/{{run_id}}/attempts/{{attempt}}/jobs"),
+            get(attempt_jobs),
+        )
         .route("/repos/{owner}/{repo}/actions/jobs/{job_id}", get(job))
         .route(&format!("{runs}/{{run_id}}/cancel"), post(cancel))
         .route(&format!("{runs}/{{run_id}}/force-cancel"), post(cancel))
@@ -32,7 +41,11 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{runs}/{{run_id}}/logs"), get(logs))
 }
 
-async fn list_repo(st: State<AppState>, Path((owner, repo)): Path<(String, String)>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn list_repo(
+    st: State<AppState>,
+    Path((owner, repo)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     list(&st, &full_name(&owner, &repo), None, raw)
 }
 
@@ -86,19 +99,33 @@ fn list(st: &AppState, repo: &str, workflow: Option<String>, raw: Option<String>
         None => format!("/repos/{}/actions/runs", repo.full_name()),
     };
     let link = paging.link(runs.len(), &st.base_url, &path, &query);
-    Ok(paged(&json!({ "total_count": runs.len(), "workflow_runs": page }), link))
+    Ok(paged(
+        &json!({ "total_count": runs.len(), "workflow_runs": page }),
+        link,
+    ))
 }
 
 fn find<'a>(repo: &'a RepoState, run_id: &str) -> Result<&'a Run, ApiError> {
     repo.run(id(run_id)?).ok_or_else(ApiError::not_found)
 }
 
-async fn show(State(st): State<AppState>, Path((owner, repo, run_id)): Path<(String, String, String)>) -> ApiResult {
+async fn show(
+    State(st): State<AppState>,
+    Path((owner, repo, run_id)): Path<(String, String, String)>,
+) -> ApiResult {
     let now = st.clock.now();
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let run = find(repo, &run_id)?;
-    Ok(ok(&actions::workflow_run(&st.base_url, repo, run, None, now)))
+    Ok(ok(&actions::workflow_run(
+        &st.base_url,
+        repo,
+        run,
+        None,
+        now,
+    )))
 }
 
 async fn show_attempt(
@@ -107,11 +134,19 @@ async fn show_attempt(
 ) -> ApiResult {
     let now = st.clock.now();
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let run = find(repo, &run_id)?;
     let number = u32::try_from(id(&attempt)?).map_err(|_| ApiError::not_found())?;
     run.attempt(number).ok_or_else(ApiError::not_found)?;
-    Ok(ok(&actions::workflow_run(&st.base_url, repo, run, Some(number), now)))
+    Ok(ok(&actions::workflow_run(
+        &st.base_url,
+        repo,
+        run,
+        Some(number),
+        now,
+    )))
 }
 
 async fn jobs(
@@ -122,9 +157,15 @@ async fn jobs(
     let query = query_pairs(raw);
     let all = param(&query, "filter") == Some("all");
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let run = find(repo, &run_id)?;
-    let attempts: Vec<u32> = if all { run.attempts.iter().map(|a| a.number).collect() } else { vec![run.latest().number] };
+    let attempts: Vec<u32> = if all {
+        run.attempts.iter().map(|a| a.number).collect()
+    } else {
+        vec![run.latest().number]
+    };
     let path = format!("/repos/{}/actions/runs/{}/jobs", repo.full_name(), run.id);
     Ok(job_page(&st, repo, run, &attempts, &query, &path))
 }
@@ -136,15 +177,28 @@ async fn attempt_jobs(
 ) -> ApiResult {
     let query = query_pairs(raw);
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let run = find(repo, &run_id)?;
     let number = u32::try_from(id(&attempt)?).map_err(|_| ApiError::not_found())?;
     run.attempt(number).ok_or_else(ApiError::not_found)?;
-    let path = format!("/repos/{}/actions/runs/{}/attempts/{number}/jobs", repo.full_name(), run.id);
+    let path = format!(
+        "/repos/{}/actions/runs/{}/attempts/{number}/jobs",
+        repo.full_name(),
+        run.id
+    );
     Ok(job_page(&st, repo, run, &[number], &query, &path))
 }
 
-fn job_page(st: &AppState, repo: &RepoState, run: &Run, attempts: &[u32], query: &[(String, String)], path: &str) -> Response {
+fn job_page(
+    st: &AppState,
+    repo: &RepoState,
+    run: &Run,
+    attempts: &[u32],
+    query: &[(String, String)],
+    path: &str,
+) -> Response {
     let now = st.clock.now();
     let all: Vec<Value> = attempts
         .iter()
@@ -154,14 +208,22 @@ fn job_page(st: &AppState, repo: &RepoState, run: &Run, attempts: &[u32], query:
         .collect();
     let paging = Paging::from_query(param(query, "per_page"), param(query, "page"));
     let link = paging.link(all.len(), &st.base_url, path, query);
-    paged(&json!({ "total_count": all.len(), "jobs": paging.slice(&all) }), link)
+    paged(
+        &json!({ "total_count": all.len(), "jobs": paging.slice(&all) }),
+        link,
+    )
 }
 
-async fn job(State(st): State<AppState>, Path((owner, repo, job_id)): Path<(String, String, String)>) -> ApiResult {
+async fn job(
+    State(st): State<AppState>,
+    Path((owner, repo, job_id)): Path<(String, String, String)>,
+) -> ApiResult {
     let wanted = id(&job_id)?;
     let now = st.clock.now();
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     for run in &repo.runs {
         for attempt in run.attempts.iter().filter(|a| a.job_ids.contains(&wanted)) {
             if let Some(view) = jobs_at(attempt, now).into_iter().find(|j| j.id == wanted) {
@@ -172,37 +234,63 @@ async fn job(State(st): State<AppState>, Path((owner, repo, job_id)): Path<(Stri
     Err(ApiError::not_found())
 }
 
-async fn cancel(State(st): State<AppState>, Path((owner, repo, run_id)): Path<(String, String, String)>) -> ApiResult {
+async fn cancel(
+    State(st): State<AppState>,
+    Path((owner, repo, run_id)): Path<(String, String, String)>,
+) -> ApiResult {
     let now = st.clock.now();
     let mut world = st.world();
-    let repo = world.repo_mut(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo_mut(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let run = repo.run_mut(id(&run_id)?).ok_or_else(ApiError::not_found)?;
     if !run.cancel(now) {
         let message = "Cannot cancel a workflow run that is completed.";
-        return Err(ApiError::new(StatusCode::CONFLICT, message).docs("actions/workflow-runs#cancel-a-workflow-run"));
+        return Err(ApiError::new(StatusCode::CONFLICT, message)
+            .docs("actions/workflow-runs#cancel-a-workflow-run"));
     }
     Ok(json_response(StatusCode::ACCEPTED, &json!({})))
 }
 
-async fn rerun(State(st): State<AppState>, Path((owner, repo, run_id)): Path<(String, String, String)>) -> ApiResult {
+async fn rerun(
+    State(st): State<AppState>,
+    Path((owner, repo, run_id)): Path<(String, String, String)>,
+) -> ApiResult {
     let now = st.clock.now();
     let mut world = st.world();
-    let full = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?.full_name().to_owned();
+    let full = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?
+        .full_name()
+        .to_owned();
     match world.rerun(&full, id(&run_id)?, now) {
         None => Err(ApiError::not_found()),
-        Some(false) => Err(ApiError::new(StatusCode::FORBIDDEN, "This workflow is already running")
-            .docs("actions/workflow-runs#re-run-a-workflow")),
+        Some(false) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "This workflow is already running",
+        )
+        .docs("actions/workflow-runs#re-run-a-workflow")),
         Some(true) => Ok(json_response(StatusCode::CREATED, &json!({}))),
     }
 }
 
-async fn logs(State(st): State<AppState>, Path((owner, repo, run_id)): Path<(String, String, String)>) -> ApiResult {
+async fn logs(
+    State(st): State<AppState>,
+    Path((owner, repo, run_id)): Path<(String, String, String)>,
+) -> ApiResult {
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
     let run = find(repo, &run_id)?;
     // The link expires after one minute of emulated time, like GitHub's signed log URL.
     let expires = (st.clock.now() + chrono::Duration::seconds(60)).timestamp();
-    let location = format!("{}/_logs/{}/{}?expires={expires}", st.base_url, repo.full_name(), run.id);
+    let location = format!(
+        "{}/_logs/{}/{}?expires={expires}",
+        st.base_url,
+        repo.full_name(),
+        run.id
+    );
     let mut response = StatusCode::FOUND.into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);

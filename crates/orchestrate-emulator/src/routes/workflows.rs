@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::Router;
 use serde_json::{Map, Value, json};
 
 use crate::http::{ApiError, ApiResult, Paging, json_response, ok, paged};
@@ -26,25 +26,52 @@ const MAX_INPUTS_CHARS: usize = 65_535;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/repos/{owner}/{repo}/actions/workflows", get(list))
-        .route("/repos/{owner}/{repo}/actions/workflows/{workflow_id}", get(show))
-        .route("/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches", post(dispatch))
+        .route(
+            "/repos/{owner}/{repo}/actions/workflows/{workflow_id}",
+            get(show),
+        )
+        .route(
+            "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+            post(dispatch),
+        )
 }
 
-async fn list(State(st): State<AppState>, Path((owner, repo)): Path<(String, String)>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn list(
+    State(st): State<AppState>,
+    Path((owner, repo)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let query = query_pairs(raw);
-    let paging = Paging::from_query(crate::http::param(&query, "per_page"), crate::http::param(&query, "page"));
+    let paging = Paging::from_query(
+        crate::http::param(&query, "per_page"),
+        crate::http::param(&query, "page"),
+    );
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
-    let all: Vec<Value> = (0..repo.spec.workflows.len()).map(|i| actions::workflow(&st.base_url, repo, i)).collect();
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
+    let all: Vec<Value> = (0..repo.spec.workflows.len())
+        .map(|i| actions::workflow(&st.base_url, repo, i))
+        .collect();
     let path = format!("/repos/{}/actions/workflows", repo.full_name());
     let link = paging.link(all.len(), &st.base_url, &path, &query);
-    Ok(paged(&json!({ "total_count": all.len(), "workflows": paging.slice(&all) }), link))
+    Ok(paged(
+        &json!({ "total_count": all.len(), "workflows": paging.slice(&all) }),
+        link,
+    ))
 }
 
-async fn show(State(st): State<AppState>, Path((owner, repo, workflow)): Path<(String, String, String)>) -> ApiResult {
+async fn show(
+    State(st): State<AppState>,
+    Path((owner, repo, workflow)): Path<(String, String, String)>,
+) -> ApiResult {
     let world = st.world();
-    let repo = world.repo(&full_name(&owner, &repo)).ok_or_else(ApiError::not_found)?;
-    let index = repo.workflow_index(&workflow).ok_or_else(ApiError::not_found)?;
+    let repo = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(ApiError::not_found)?;
+    let index = repo
+        .workflow_index(&workflow)
+        .ok_or_else(ApiError::not_found)?;
     Ok(ok(&actions::workflow(&st.base_url, repo, index)))
 }
 
@@ -58,7 +85,9 @@ async fn dispatch(
     let body = object_body(&body)?;
     let now = st.clock.now();
     let mut world = st.world();
-    let repo_state = world.repo(&full_name(&owner, &repo)).ok_or_else(not_found)?;
+    let repo_state = world
+        .repo(&full_name(&owner, &repo))
+        .ok_or_else(not_found)?;
     let index = repo_state.workflow_index(&workflow).ok_or_else(not_found)?;
     let spec = &repo_state.spec.workflows[index];
     let request = validate(&st, repo_state, spec, &body, &caller)?;
@@ -86,7 +115,13 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::unprocessable(message).docs(DISPATCH_DOCS)
 }
 
-fn validate(st: &AppState, repo: &RepoState, spec: &WorkflowSpec, body: &Map<String, Value>, caller: &Caller) -> Result<Validated, ApiError> {
+fn validate(
+    st: &AppState,
+    repo: &RepoState,
+    spec: &WorkflowSpec,
+    body: &Map<String, Value>,
+    caller: &Caller,
+) -> Result<Validated, ApiError> {
     let git_ref = match body.get("ref") {
         Some(Value::String(r)) if !r.is_empty() => r.clone(),
         _ => return Err(invalid("Invalid request.\n\n\"ref\" wasn't supplied.")),
@@ -98,12 +133,18 @@ fn validate(st: &AppState, repo: &RepoState, spec: &WorkflowSpec, body: &Map<Str
     }
     let details = caller.api_version == API_2026 || wants_details == Some(&Value::Bool(true));
     if !spec.workflow_dispatch {
-        return Err(invalid("Workflow does not have 'workflow_dispatch' trigger"));
+        return Err(invalid(
+            "Workflow does not have 'workflow_dispatch' trigger",
+        ));
     }
     let given = match body.get("inputs") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map.clone(),
-        Some(other) => return Err(invalid(format!("Invalid request.\n\nFor 'properties/inputs', {other} is not an object."))),
+        Some(other) => {
+            return Err(invalid(format!(
+                "Invalid request.\n\nFor 'properties/inputs', {other} is not an object."
+            )));
+        }
     };
     if given.len() > MAX_INPUTS {
         return Err(invalid(format!(
@@ -114,7 +155,9 @@ fn validate(st: &AppState, repo: &RepoState, spec: &WorkflowSpec, body: &Map<Str
     if Value::Object(given.clone()).to_string().chars().count() > MAX_INPUTS_CHARS {
         return Err(invalid("inputs are too large."));
     }
-    let sha = repo.resolve_ref(&git_ref).ok_or_else(|| invalid(format!("No ref found for: {git_ref}")))?;
+    let sha = repo
+        .resolve_ref(&git_ref)
+        .ok_or_else(|| invalid(format!("No ref found for: {git_ref}")))?;
     let inputs = resolve_inputs(spec, &given)?;
     let ref_name = git_ref
         .strip_prefix("refs/heads/")
@@ -134,8 +177,14 @@ fn validate(st: &AppState, repo: &RepoState, spec: &WorkflowSpec, body: &Map<Str
 }
 
 /// Checks given inputs against the declared ones and fills defaults.
-fn resolve_inputs(spec: &WorkflowSpec, given: &Map<String, Value>) -> Result<BTreeMap<String, String>, ApiError> {
-    let unexpected: Vec<&String> = given.keys().filter(|k| !spec.inputs.contains_key(*k)).collect();
+fn resolve_inputs(
+    spec: &WorkflowSpec,
+    given: &Map<String, Value>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let unexpected: Vec<&String> = given
+        .keys()
+        .filter(|k| !spec.inputs.contains_key(*k))
+        .collect();
     if !unexpected.is_empty() {
         let list = serde_json::to_string(&unexpected).unwrap_or_default();
         return Err(invalid(format!("Unexpected inputs provided: {list}")));
@@ -149,11 +198,15 @@ fn resolve_inputs(spec: &WorkflowSpec, given: &Map<String, Value>) -> Result<BTr
         };
         let value = match value.or_else(|| declared.default.clone()) {
             Some(v) => v,
-            None if declared.required => return Err(invalid(format!("Required input '{name}' not provided"))),
+            None if declared.required => {
+                return Err(invalid(format!("Required input '{name}' not provided")));
+            }
             None => continue,
         };
         if !declared.options.is_empty() && !declared.options.contains(&value) {
-            return Err(invalid(format!("Provided value '{value}' for input '{name}' not in the list of allowed values")));
+            return Err(invalid(format!(
+                "Provided value '{value}' for input '{name}' not in the list of allowed values"
+            )));
         }
         inputs.insert(name.clone(), value);
     }

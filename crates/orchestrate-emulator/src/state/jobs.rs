@@ -67,7 +67,11 @@ pub fn jobs_at(attempt: &Attempt, now: DateTime<Utc>) -> Vec<JobView> {
     let count = behaviour.jobs.len().max(1) as i32;
     let slot = chrono::Duration::from_std(behaviour.in_progress).unwrap_or_default() / count;
     let start = attempt.started_at();
-    let failing = behaviour.jobs.iter().position(|j| j.fails).unwrap_or(behaviour.jobs.len().saturating_sub(1));
+    let failing = behaviour
+        .jobs
+        .iter()
+        .position(|j| j.fails)
+        .unwrap_or(behaviour.jobs.len().saturating_sub(1));
     let cancelled = attempt.cancelled_at.filter(|c| *c < attempt.natural_end());
     behaviour
         .jobs
@@ -80,30 +84,56 @@ pub fn jobs_at(attempt: &Attempt, now: DateTime<Utc>) -> Vec<JobView> {
             let j_end = slot_end.min(end);
             let (job_conclusion, failing_step) = match cancelled {
                 Some(at) if j_start >= at => ("cancelled".to_owned(), None),
-                Some(at) if j_end >= at => {
-                    ("cancelled".to_owned(), Some(cut_step(spec.steps.len(), j_start, slot_end, at)))
-                }
+                Some(at) if j_end >= at => (
+                    "cancelled".to_owned(),
+                    Some(cut_step(spec.steps.len(), j_start, slot_end, at)),
+                ),
                 Some(_) => ("success".to_owned(), None),
                 None => natural(&conclusion, index, failing, spec),
             };
-            let mut steps = plan_steps(&spec.steps, j_start.min(end), j_end, &job_conclusion, failing_step);
+            let mut steps = plan_steps(
+                &spec.steps,
+                j_start.min(end),
+                j_end,
+                &job_conclusion,
+                failing_step,
+            );
             if cancelled.is_some_and(|at| j_start >= at) {
                 steps.clear();
             }
-            view_job(*id, &spec.name, attempt, j_start.min(end), j_end, job_conclusion, steps, now)
+            view_job(
+                *id,
+                &spec.name,
+                attempt,
+                j_start.min(end),
+                j_end,
+                job_conclusion,
+                steps,
+                now,
+            )
         })
         .collect()
 }
 
 /// Which step a cancel at `at` interrupts (index into the full step list with set-up first).
-fn cut_step(user_steps: usize, start: DateTime<Utc>, end: DateTime<Utc>, at: DateTime<Utc>) -> usize {
+fn cut_step(
+    user_steps: usize,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> usize {
     let total = user_steps as i64 + 2;
     let span = (end - start).num_milliseconds().max(1);
     let into = (at - start).num_milliseconds().clamp(0, span - 1);
     usize::try_from(into * total / span).unwrap_or(0)
 }
 
-fn natural(run_conclusion: &str, index: usize, failing: usize, spec: &crate::scenario::JobSpec) -> (String, Option<usize>) {
+fn natural(
+    run_conclusion: &str,
+    index: usize,
+    failing: usize,
+    spec: &crate::scenario::JobSpec,
+) -> (String, Option<usize>) {
     if SHARED.contains(&run_conclusion) {
         return (run_conclusion.to_owned(), None);
     }
@@ -121,7 +151,10 @@ fn natural(run_conclusion: &str, index: usize, failing: usize, spec: &crate::sce
                 .and_then(|name| spec.steps.iter().position(|s| s == name))
                 .unwrap_or(spec.steps.len().saturating_sub(1));
             // +1: "Set up job" comes first.
-            (run_conclusion.to_owned(), Some(step + usize::from(!spec.steps.is_empty())))
+            (
+                run_conclusion.to_owned(),
+                Some(step + usize::from(!spec.steps.is_empty())),
+            )
         }
     }
 }
@@ -149,7 +182,12 @@ fn plan_steps(
                 _ => "success",
             };
             let s = start + slot * index as i32;
-            Planned { name, start: s, end: if index == last { end } else { s + slot }, conclusion: conclusion.to_owned() }
+            Planned {
+                name,
+                start: s,
+                end: if index == last { end } else { s + slot },
+                conclusion: conclusion.to_owned(),
+            }
         })
         .collect()
 }
@@ -170,7 +208,8 @@ fn view_job(
         .into_iter()
         .zip(1..)
         .map(|(step, number)| {
-            let (status, conclusion, completed_at) = lifecycle(step.start, step.end, step.conclusion, now);
+            let (status, conclusion, completed_at) =
+                lifecycle(step.start, step.end, step.conclusion, now);
             StepView {
                 name: step.name,
                 number,
@@ -217,12 +256,29 @@ mod tests {
     use crate::scenario::{Behaviour, JobSpec};
 
     fn attempt(conclusion: &str) -> Attempt {
-        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("valid").to_utc();
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .expect("valid")
+            .to_utc();
         let mut behaviour = Behaviour::timed(Duration::ZERO, Duration::from_secs(100), conclusion);
         behaviour.jobs = vec![
-            JobSpec { name: "build".into(), steps: vec!["compile".into()], fails: false, failing_step: None },
-            JobSpec { name: "deploy".into(), steps: vec!["push".into(), "verify".into()], fails: true, failing_step: Some("push".into()) },
-            JobSpec { name: "notify".into(), steps: vec![], fails: false, failing_step: None },
+            JobSpec {
+                name: "build".into(),
+                steps: vec!["compile".into()],
+                fails: false,
+                failing_step: None,
+            },
+            JobSpec {
+                name: "deploy".into(),
+                steps: vec!["push".into(), "verify".into()],
+                fails: true,
+                failing_step: Some("push".into()),
+            },
+            JobSpec {
+                name: "notify".into(),
+                steps: vec![],
+                fails: false,
+                failing_step: None,
+            },
         ];
         Attempt::new(1, start, behaviour, vec![11, 12, 13])
     }
@@ -231,10 +287,25 @@ mod tests {
     fn failing_job_fails_at_its_step_and_later_jobs_are_skipped() {
         let a = attempt("failure");
         let jobs = jobs_at(&a, a.created_at + chrono::Duration::seconds(200));
-        let verdicts: Vec<_> = jobs.iter().map(|j| j.conclusion.clone().unwrap_or_default()).collect();
+        let verdicts: Vec<_> = jobs
+            .iter()
+            .map(|j| j.conclusion.clone().unwrap_or_default())
+            .collect();
         assert_eq!(verdicts, ["success", "failure", "skipped"]);
-        let steps: Vec<_> = jobs[1].steps.iter().map(|s| (s.name.as_str(), s.conclusion.clone().unwrap_or_default())).collect();
-        assert_eq!(steps, [("Set up job", "success".to_owned()), ("push", "failure".to_owned()), ("verify", "skipped".to_owned()), ("Complete job", "success".to_owned())]);
+        let steps: Vec<_> = jobs[1]
+            .steps
+            .iter()
+            .map(|s| (s.name.as_str(), s.conclusion.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("Set up job", "success".to_owned()),
+                ("push", "failure".to_owned()),
+                ("verify", "skipped".to_owned()),
+                ("Complete job", "success".to_owned())
+            ]
+        );
     }
 
     #[test]
@@ -245,7 +316,10 @@ mod tests {
         assert_eq!(statuses, ["completed", "in_progress", "queued"]);
         a.cancelled_at = Some(at(50));
         let jobs = jobs_at(&a, at(60));
-        let verdicts: Vec<_> = jobs.iter().map(|j| j.conclusion.clone().unwrap_or_default()).collect();
+        let verdicts: Vec<_> = jobs
+            .iter()
+            .map(|j| j.conclusion.clone().unwrap_or_default())
+            .collect();
         assert_eq!(verdicts, ["success", "cancelled", "cancelled"]);
         assert!(jobs[2].steps.is_empty());
         assert_eq!(jobs[1].completed_at, Some(at(50)));

@@ -74,7 +74,10 @@ impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Tokens are secrets: only their ids are shown.
         let ids: Vec<&str> = self.tokens.iter().map(|t| t.id.as_str()).collect();
-        f.debug_struct("Shared").field("base_url", &self.base_url).field("tokens", &ids).finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .field("tokens", &ids)
+            .finish_non_exhaustive()
     }
 }
 
@@ -174,7 +177,8 @@ impl RepoState {
             || self.spec.tags.iter().any(|t| t == name);
         if known {
             // A ref that was auto-merged by a deployment moved to a new commit.
-            let merged = self.spec.behind_default.iter().any(|b| b == name) && !self.behind.contains(name);
+            let merged =
+                self.spec.behind_default.iter().any(|b| b == name) && !self.behind.contains(name);
             let suffix = if merged { "+merged" } else { "" };
             return Some(fake_sha(&format!("{}@{name}{suffix}", self.spec.name)));
         }
@@ -187,7 +191,10 @@ impl RepoState {
         if let Ok(id) = id_or_file.parse::<u64>() {
             return self.workflow_ids.iter().position(|w| *w == id);
         }
-        self.spec.workflows.iter().position(|w| w.file == id_or_file)
+        self.spec
+            .workflows
+            .iter()
+            .position(|w| w.file == id_or_file)
     }
 
     /// A run by id.
@@ -269,32 +276,55 @@ impl World {
                 }
             })
             .collect();
-        Self { repos, health: scenario.health.clone(), ids: Ids::default(), run_ids: Ids::default().run, check_suites: Ids::default().check_suite }
+        Self {
+            repos,
+            health: scenario.health.clone(),
+            ids: Ids::default(),
+            run_ids: Ids::default().run,
+            check_suites: Ids::default().check_suite,
+        }
     }
 
     /// A repository by `owner/name`, case-insensitively.
     pub fn repo(&self, full_name: &str) -> Option<&RepoState> {
-        self.repos.iter().find(|r| r.spec.name.eq_ignore_ascii_case(full_name))
+        self.repos
+            .iter()
+            .find(|r| r.spec.name.eq_ignore_ascii_case(full_name))
     }
 
     /// A repository by `owner/name`, mutably.
     pub fn repo_mut(&mut self, full_name: &str) -> Option<&mut RepoState> {
-        self.repos.iter_mut().find(|r| r.spec.name.eq_ignore_ascii_case(full_name))
+        self.repos
+            .iter_mut()
+            .find(|r| r.spec.name.eq_ignore_ascii_case(full_name))
     }
 
     /// A repository and the id counters, both mutably.
     pub fn repo_and_ids(&mut self, full_name: &str) -> Option<(&mut RepoState, &mut Ids)> {
-        let repo = self.repos.iter_mut().find(|r| r.spec.name.eq_ignore_ascii_case(full_name))?;
+        let repo = self
+            .repos
+            .iter_mut()
+            .find(|r| r.spec.name.eq_ignore_ascii_case(full_name))?;
         Some((repo, &mut self.ids))
     }
 
     /// Creates a run of workflow `workflow` in `repo` and returns its id.
-    pub fn start_run(&mut self, repo: &str, workflow: usize, trigger: Trigger, now: DateTime<Utc>, artifacts: &ArtifactStore) -> Option<u64> {
+    pub fn start_run(
+        &mut self,
+        repo: &str,
+        workflow: usize,
+        trigger: Trigger,
+        now: DateTime<Utc>,
+        artifacts: &ArtifactStore,
+    ) -> Option<u64> {
         self.run_ids += 1;
         self.check_suites += 1;
         let id = self.run_ids;
         let check_suite_id = self.check_suites;
-        let index = self.repos.iter().position(|r| r.spec.name.eq_ignore_ascii_case(repo))?;
+        let index = self
+            .repos
+            .iter()
+            .position(|r| r.spec.name.eq_ignore_ascii_case(repo))?;
         let spec = self.repos[index].spec.workflows.get(workflow)?.clone();
         let behaviour = spec.behaviour_for(&trigger.inputs, 1);
         let job_ids = self.ids.jobs(behaviour.jobs.len());
@@ -319,12 +349,16 @@ impl World {
             None if trigger.event == "repository_dispatch" => trigger.event_type.clone(),
             None => spec.display_name().to_owned(),
         };
-        artifacts.register_run(&state.spec.name, id, RunInfo {
-            repository_id: state.id,
-            head_repository_id: state.id,
-            head_branch: trigger.ref_name.clone(),
-            head_sha: trigger.sha.clone(),
-        });
+        artifacts.register_run(
+            &state.spec.name,
+            id,
+            RunInfo {
+                repository_id: state.id,
+                head_repository_id: state.id,
+                head_branch: trigger.ref_name.clone(),
+                head_sha: trigger.sha.clone(),
+            },
+        );
         state.runs.push(Run {
             id,
             workflow_index: workflow,
@@ -345,16 +379,21 @@ impl World {
 
     /// Starts a new attempt of a completed run; `false` when the run is still going.
     pub fn rerun(&mut self, repo: &str, run_id: u64, now: DateTime<Utc>) -> Option<bool> {
-        let index = self.repos.iter().position(|r| r.spec.name.eq_ignore_ascii_case(repo))?;
+        let index = self
+            .repos
+            .iter()
+            .position(|r| r.spec.name.eq_ignore_ascii_case(repo))?;
         let run = self.repos[index].run(run_id)?;
         if run.latest().phase(now).status != "completed" {
             return Some(false);
         }
         let number = run.latest().number + 1;
-        let behaviour = self.repos[index].spec.workflows[run.workflow_index].behaviour_for(&run.inputs, number);
+        let behaviour =
+            self.repos[index].spec.workflows[run.workflow_index].behaviour_for(&run.inputs, number);
         let job_ids = self.ids.jobs(behaviour.jobs.len());
         let run = self.repos[index].run_mut(run_id)?;
-        run.attempts.push(Attempt::new(number, now, behaviour, job_ids));
+        run.attempts
+            .push(Attempt::new(number, now, behaviour, job_ids));
         Some(true)
     }
 
@@ -381,7 +420,13 @@ impl World {
                             continue;
                         }
                         let zip = crate::models::artifact_zip(artifact, &ctx);
-                        store.create_finished(&repo.spec.name, run.id, &artifact.name, zip, attempt.outcome().0);
+                        store.create_finished(
+                            &repo.spec.name,
+                            run.id,
+                            &artifact.name,
+                            zip,
+                            attempt.outcome().0,
+                        );
                     }
                 }
             }

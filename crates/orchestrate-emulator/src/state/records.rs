@@ -44,7 +44,10 @@ impl Deployment {
 
     /// Whether GitHub would call it active (its newest status is not a terminal non-success).
     pub fn is_active(&self) -> bool {
-        matches!(self.latest_state(), Some("success" | "in_progress" | "queued" | "pending"))
+        matches!(
+            self.latest_state(),
+            Some("success" | "in_progress" | "queued" | "pending")
+        )
     }
 }
 

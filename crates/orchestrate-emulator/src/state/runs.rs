@@ -69,8 +69,20 @@ pub struct Phase {
 
 impl Attempt {
     /// A new attempt; `job_ids` come from the emulator's id counter.
-    pub fn new(number: u32, created_at: DateTime<Utc>, behaviour: Behaviour, job_ids: Vec<u64>) -> Self {
-        Self { number, created_at, behaviour, cancelled_at: None, job_ids, artifacts_uploaded: false }
+    pub fn new(
+        number: u32,
+        created_at: DateTime<Utc>,
+        behaviour: Behaviour,
+        job_ids: Vec<u64>,
+    ) -> Self {
+        Self {
+            number,
+            created_at,
+            behaviour,
+            cancelled_at: None,
+            job_ids,
+            artifacts_uploaded: false,
+        }
     }
 
     /// When the attempt leaves the queue.
@@ -96,18 +108,31 @@ impl Attempt {
         let (end, conclusion) = self.outcome();
         let started = self.started_at();
         if now >= end {
-            Phase { status: "completed", conclusion: Some(conclusion), updated_at: end }
+            Phase {
+                status: "completed",
+                conclusion: Some(conclusion),
+                updated_at: end,
+            }
         } else if now >= started {
-            Phase { status: "in_progress", conclusion: None, updated_at: started }
+            Phase {
+                status: "in_progress",
+                conclusion: None,
+                updated_at: started,
+            }
         } else {
-            Phase { status: "queued", conclusion: None, updated_at: self.created_at }
+            Phase {
+                status: "queued",
+                conclusion: None,
+                updated_at: self.created_at,
+            }
         }
     }
 
     /// Whether the attempt completed by running to its end (so it uploaded its artifacts).
     pub fn finished_naturally(&self, now: DateTime<Utc>) -> bool {
         let (end, conclusion) = self.outcome();
-        now >= end && self.cancelled_at.is_none_or(|c| c >= self.natural_end())
+        now >= end
+            && self.cancelled_at.is_none_or(|c| c >= self.natural_end())
             && conclusion != "startup_failure"
     }
 }
@@ -115,12 +140,16 @@ impl Attempt {
 impl Run {
     /// The latest attempt.
     pub fn latest(&self) -> &Attempt {
-        self.attempts.last().expect("a run always has its first attempt")
+        self.attempts
+            .last()
+            .expect("a run always has its first attempt")
     }
 
     /// The latest attempt, mutably.
     pub fn latest_mut(&mut self) -> &mut Attempt {
-        self.attempts.last_mut().expect("a run always has its first attempt")
+        self.attempts
+            .last_mut()
+            .expect("a run always has its first attempt")
     }
 
     /// One attempt by number.
@@ -177,8 +206,11 @@ mod tests {
     use super::*;
 
     fn attempt(conclusion: &str) -> Attempt {
-        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").expect("valid").to_utc();
-        let behaviour = Behaviour::timed(Duration::from_secs(10), Duration::from_secs(60), conclusion);
+        let start = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .expect("valid")
+            .to_utc();
+        let behaviour =
+            Behaviour::timed(Duration::from_secs(10), Duration::from_secs(60), conclusion);
         Attempt::new(1, start, behaviour, vec![1])
     }
 
@@ -189,7 +221,10 @@ mod tests {
         assert_eq!(a.phase(t(5)).status, "queued");
         assert_eq!(a.phase(t(10)).status, "in_progress");
         let done = a.phase(t(70));
-        assert_eq!((done.status, done.conclusion.as_deref()), ("completed", Some("failure")));
+        assert_eq!(
+            (done.status, done.conclusion.as_deref()),
+            ("completed", Some("failure"))
+        );
         assert_eq!(done.updated_at, t(70));
     }
 

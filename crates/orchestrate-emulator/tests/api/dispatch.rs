@@ -14,7 +14,12 @@ const DISPATCH: &str = "/repos/octo/api/actions/workflows/deploy.yml/dispatches"
 #[tokio::test]
 async fn dispatch_answers_204_by_default_and_creates_the_run() {
     let env = Env::standard().await;
-    let answer = env.post(DISPATCH, json!({ "ref": "main", "inputs": { "version": "1.2.3", "orchestrate_id": "abc" } })).await;
+    let answer = env
+        .post(
+            DISPATCH,
+            json!({ "ref": "main", "inputs": { "version": "1.2.3", "orchestrate_id": "abc" } }),
+        )
+        .await;
     assert_eq!(answer.status, 204);
     assert!(answer.text.is_empty());
     let runs = env.emu.runs("octo/api");
@@ -27,13 +32,20 @@ async fn dispatch_answers_204_by_default_and_creates_the_run() {
 #[tokio::test]
 async fn return_run_details_answers_200_with_urls_on_the_emulator() {
     let env = Env::standard().await;
-    let body = json!({ "ref": "main", "inputs": { "version": "1.0.0" }, "return_run_details": true });
+    let body =
+        json!({ "ref": "main", "inputs": { "version": "1.0.0" }, "return_run_details": true });
     let answer = env.post(DISPATCH, body).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let id = answer.body["workflow_run_id"].as_u64().expect("id");
     let base = env.emu.base_url();
-    assert_eq!(answer.body["run_url"], json!(format!("{base}/repos/octo/api/actions/runs/{id}")));
-    assert_eq!(answer.body["html_url"], json!(format!("{base}/octo/api/actions/runs/{id}")));
+    assert_eq!(
+        answer.body["run_url"],
+        json!(format!("{base}/repos/octo/api/actions/runs/{id}"))
+    );
+    assert_eq!(
+        answer.body["html_url"],
+        json!(format!("{base}/octo/api/actions/runs/{id}"))
+    );
     let run = env.get(&format!("/repos/octo/api/actions/runs/{id}")).await;
     assert_eq!(run.body["display_title"], "Deploy 1.0.0 []");
 }
@@ -42,10 +54,14 @@ async fn return_run_details_answers_200_with_urls_on_the_emulator() {
 async fn api_version_2026_always_answers_200_and_numeric_ids_work() {
     let env = Env::standard().await;
     let workflows = env.get("/repos/octo/api/actions/workflows").await;
-    let id = workflows.body["workflows"][0]["id"].as_u64().expect("workflow id");
+    let id = workflows.body["workflows"][0]["id"]
+        .as_u64()
+        .expect("workflow id");
     let request = env
         .http
-        .post(env.url(&format!("/repos/octo/api/actions/workflows/{id}/dispatches")))
+        .post(env.url(&format!(
+            "/repos/octo/api/actions/workflows/{id}/dispatches"
+        )))
         .bearer_auth(&env.token)
         .header("x-github-api-version", "2026-03-10")
         .json(&json!({ "ref": "refs/heads/main", "inputs": { "version": "1.0.0" } }));
@@ -57,11 +73,24 @@ async fn api_version_2026_always_answers_200_and_numeric_ids_work() {
 
 #[tokio::test]
 async fn old_ghes_rejects_return_run_details_with_400() {
-    let env = start(EmulatorConfig { legacy_ghes: true, ..config() }).await;
+    let env = start(EmulatorConfig {
+        legacy_ghes: true,
+        ..config()
+    })
+    .await;
     let body = json!({ "ref": "main", "inputs": { "version": "1" }, "return_run_details": true });
-    assert_error(&env.post(DISPATCH, body).await, 400, "\"return_run_details\" is not a permitted key.");
+    assert_error(
+        &env.post(DISPATCH, body).await,
+        400,
+        "\"return_run_details\" is not a permitted key.",
+    );
     assert!(env.emu.runs("octo/api").is_empty());
-    let plain = env.post(DISPATCH, json!({ "ref": "main", "inputs": { "version": "1" } })).await;
+    let plain = env
+        .post(
+            DISPATCH,
+            json!({ "ref": "main", "inputs": { "version": "1" } }),
+        )
+        .await;
     assert_eq!(plain.status, 204);
 }
 
@@ -69,30 +98,71 @@ async fn old_ghes_rejects_return_run_details_with_400() {
 async fn invalid_dispatches_answer_422_and_create_nothing() {
     let env = Env::standard().await;
     let cases = [
-        (json!({ "ref": "main", "inputs": { "version": "1", "x": "y" } }), "Unexpected inputs provided: [\"x\"]"),
-        (json!({ "ref": "main", "inputs": {} }), "Required input 'version' not provided"),
-        (json!({ "ref": "nope", "inputs": { "version": "1" } }), "No ref found for: nope"),
-        (json!({ "inputs": { "version": "1" } }), "\"ref\" wasn't supplied"),
+        (
+            json!({ "ref": "main", "inputs": { "version": "1", "x": "y" } }),
+            "Unexpected inputs provided: [\"x\"]",
+        ),
+        (
+            json!({ "ref": "main", "inputs": {} }),
+            "Required input 'version' not provided",
+        ),
+        (
+            json!({ "ref": "nope", "inputs": { "version": "1" } }),
+            "No ref found for: nope",
+        ),
+        (
+            json!({ "inputs": { "version": "1" } }),
+            "\"ref\" wasn't supplied",
+        ),
     ];
     for (body, message) in cases {
         assert_error(&env.post(DISPATCH, body).await, 422, message);
     }
     let many: Map<String, Value> = (0..26).map(|i| (format!("i{i}"), json!("v"))).collect();
-    let answer = env.post(DISPATCH, json!({ "ref": "main", "inputs": many })).await;
+    let answer = env
+        .post(DISPATCH, json!({ "ref": "main", "inputs": many }))
+        .await;
     assert_error(&answer, 422, "only 25 are allowed");
     let huge = "x".repeat(65_536);
-    let answer = env.post(DISPATCH, json!({ "ref": "main", "inputs": { "version": huge } })).await;
+    let answer = env
+        .post(
+            DISPATCH,
+            json!({ "ref": "main", "inputs": { "version": huge } }),
+        )
+        .await;
     assert_error(&answer, 422, "inputs are too large.");
-    let on_event = env.post("/repos/octo/api/actions/workflows/on-event.yml/dispatches", json!({ "ref": "main" })).await;
-    assert_error(&on_event, 422, "Workflow does not have 'workflow_dispatch' trigger");
-    assert_error(&env.post("/repos/octo/api/actions/workflows/missing.yml/dispatches", json!({ "ref": "main" })).await, 404, "Not Found");
+    let on_event = env
+        .post(
+            "/repos/octo/api/actions/workflows/on-event.yml/dispatches",
+            json!({ "ref": "main" }),
+        )
+        .await;
+    assert_error(
+        &on_event,
+        422,
+        "Workflow does not have 'workflow_dispatch' trigger",
+    );
+    assert_error(
+        &env.post(
+            "/repos/octo/api/actions/workflows/missing.yml/dispatches",
+            json!({ "ref": "main" }),
+        )
+        .await,
+        404,
+        "Not Found",
+    );
     assert!(env.emu.runs("octo/api").is_empty());
 }
 
 #[tokio::test]
 async fn tags_are_valid_refs_and_become_head_branch() {
     let env = Env::standard().await;
-    let answer = env.post(DISPATCH, json!({ "ref": "v1.0.0", "inputs": { "version": "1" } })).await;
+    let answer = env
+        .post(
+            DISPATCH,
+            json!({ "ref": "v1.0.0", "inputs": { "version": "1" } }),
+        )
+        .await;
     assert_eq!(answer.status, 204, "{}", answer.text);
     assert_eq!(env.emu.runs("octo/api")[0].head_branch, "v1.0.0");
 }
@@ -103,7 +173,13 @@ async fn fifty_concurrent_dispatches_get_their_own_run_and_run_name() {
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let env = Arc::clone(&env);
-            tokio::spawn(async move { (i, env.dispatch(&format!("1.0.{i}"), &format!("corr-{i}")).await) })
+            tokio::spawn(async move {
+                (
+                    i,
+                    env.dispatch(&format!("1.0.{i}"), &format!("corr-{i}"))
+                        .await,
+                )
+            })
         })
         .collect();
     let mut results = Vec::new();
@@ -114,8 +190,16 @@ async fn fifty_concurrent_dispatches_get_their_own_run_and_run_name() {
     assert_eq!(ids.len(), 50);
     for (i, id) in &results {
         let run = env.get(&format!("/repos/octo/api/actions/runs/{id}")).await;
-        assert_eq!(run.body["display_title"], json!(format!("Deploy 1.0.{i} [corr-{i}]")));
+        assert_eq!(
+            run.body["display_title"],
+            json!(format!("Deploy 1.0.{i} [corr-{i}]"))
+        );
     }
-    let numbers: BTreeSet<u64> = env.emu.runs("octo/api").iter().map(|r| r.run_number).collect();
+    let numbers: BTreeSet<u64> = env
+        .emu
+        .runs("octo/api")
+        .iter()
+        .map(|r| r.run_number)
+        .collect();
     assert_eq!(numbers, (1..=50).collect());
 }

@@ -6,5 +6,6 @@ mod dispatch;
 mod issues;
 mod lifecycle;
 mod lists;
+mod octocrab_models;
 mod politeness;
 mod support;

@@ -14,8 +14,15 @@ async fn etag_304_does_not_count_against_the_rate_limit() {
     let first = env.get(&path).await;
     let etag = first.header("etag").to_owned();
     assert!(etag.starts_with('"') && etag.len() > 10, "{etag}");
-    let remaining: u32 = first.header("x-ratelimit-remaining").parse().expect("remaining");
-    let request = env.http.get(env.url(&path)).bearer_auth(&env.token).header("if-none-match", &etag);
+    let remaining: u32 = first
+        .header("x-ratelimit-remaining")
+        .parse()
+        .expect("remaining");
+    let request = env
+        .http
+        .get(env.url(&path))
+        .bearer_auth(&env.token)
+        .header("if-none-match", &etag);
     let again = env.send(request).await;
     assert_eq!(again.status, 304);
     assert!(again.text.is_empty());
@@ -23,11 +30,18 @@ async fn etag_304_does_not_count_against_the_rate_limit() {
     assert_eq!(again.header("x-ratelimit-remaining"), remaining.to_string());
     // Time moves the run on, which changes its representation and its ETag.
     env.advance(15);
-    let request = env.http.get(env.url(&path)).bearer_auth(&env.token).header("if-none-match", &etag);
+    let request = env
+        .http
+        .get(env.url(&path))
+        .bearer_auth(&env.token)
+        .header("if-none-match", &etag);
     let changed = env.send(request).await;
     assert_eq!(changed.status, 200);
     assert_eq!(changed.body["status"], "in_progress");
-    assert_eq!(changed.header("x-ratelimit-remaining"), (remaining - 1).to_string());
+    assert_eq!(
+        changed.header("x-ratelimit-remaining"),
+        (remaining - 1).to_string()
+    );
     let log = env.emu.requests();
     let not_modified = log.iter().find(|r| r.status == 304).expect("304 recorded");
     assert!(!not_modified.counted);
@@ -36,10 +50,17 @@ async fn etag_304_does_not_count_against_the_rate_limit() {
 
 #[tokio::test]
 async fn primary_exhaustion_answers_403_with_remaining_zero_and_reset() {
-    let env = start(EmulatorConfig { rate_limit: 3, ..config() }).await;
+    let env = start(EmulatorConfig {
+        rate_limit: 3,
+        ..config()
+    })
+    .await;
     for expected in ["2", "1", "0"] {
         let answer = env.get("/repos/octo/api/actions/runs").await;
-        assert_eq!((answer.status, answer.header("x-ratelimit-remaining")), (200, expected));
+        assert_eq!(
+            (answer.status, answer.header("x-ratelimit-remaining")),
+            (200, expected)
+        );
         assert_eq!(answer.header("x-ratelimit-limit"), "3");
         assert_eq!(answer.header("x-ratelimit-resource"), "core");
     }
@@ -47,7 +68,10 @@ async fn primary_exhaustion_answers_403_with_remaining_zero_and_reset() {
     assert_error(&limited, 403, "API rate limit exceeded for user ID");
     assert_eq!(limited.header("x-ratelimit-remaining"), "0");
     assert_eq!(limited.header("x-ratelimit-used"), "3");
-    let reset: i64 = limited.header("x-ratelimit-reset").parse().expect("epoch seconds");
+    let reset: i64 = limited
+        .header("x-ratelimit-reset")
+        .parse()
+        .expect("epoch seconds");
     assert!(reset > chrono::Utc::now().timestamp());
     // /rate_limit is not counted and still answers.
     let overview = env.get("/rate_limit").await;
@@ -59,7 +83,11 @@ async fn primary_exhaustion_answers_403_with_remaining_zero_and_reset() {
 #[tokio::test]
 async fn rate_limit_endpoint_drops_rate_under_api_2026() {
     let env = Env::standard().await;
-    let request = env.http.get(env.url("/rate_limit")).bearer_auth(&env.token).header("x-github-api-version", "2026-03-10");
+    let request = env
+        .http
+        .get(env.url("/rate_limit"))
+        .bearer_auth(&env.token)
+        .header("x-github-api-version", "2026-03-10");
     let answer = env.send(request).await;
     assert_eq!(answer.status, 200);
     assert!(answer.body.get("rate").is_none());
@@ -70,7 +98,14 @@ async fn rate_limit_endpoint_drops_rate_under_api_2026() {
 #[tokio::test]
 async fn secondary_limit_answers_429_with_retry_after() {
     let env = Env::standard().await;
-    env.emu.inject(ScriptedFault::new(Some("GET"), "/actions/runs", Fault::SecondaryLimit { status: 429, retry_after: 30 }));
+    env.emu.inject(ScriptedFault::new(
+        Some("GET"),
+        "/actions/runs",
+        Fault::SecondaryLimit {
+            status: 429,
+            retry_after: 30,
+        },
+    ));
     let limited = env.get("/repos/octo/api/actions/runs").await;
     assert_error(&limited, 429, "secondary rate limit");
     assert_eq!(limited.header("retry-after"), "30");
@@ -80,19 +115,36 @@ async fn secondary_limit_answers_429_with_retry_after() {
 #[tokio::test]
 async fn dispatch_that_answers_502_still_creates_the_run() {
     let env = Env::standard().await;
-    env.emu.inject(ScriptedFault::new(Some("POST"), "/dispatches", Fault::SucceedThen502));
-    let answer = env.post("/repos/octo/api/actions/workflows/deploy.yml/dispatches", json!({ "ref": "main", "inputs": { "version": "1" } })).await;
+    env.emu.inject(ScriptedFault::new(
+        Some("POST"),
+        "/dispatches",
+        Fault::SucceedThen502,
+    ));
+    let answer = env
+        .post(
+            "/repos/octo/api/actions/workflows/deploy.yml/dispatches",
+            json!({ "ref": "main", "inputs": { "version": "1" } }),
+        )
+        .await;
     assert_eq!(answer.status, 502);
     assert_eq!(env.emu.runs("octo/api").len(), 1);
 }
 
 #[tokio::test]
 async fn seeded_faults_reset_connections_and_answer_5xx() {
-    let faults = FaultConfig { seed: 42, error_rate: 0.3, reset_rate: 0.2, ..FaultConfig::default() };
+    let faults = FaultConfig {
+        seed: 42,
+        error_rate: 0.3,
+        reset_rate: 0.2,
+        ..FaultConfig::default()
+    };
     let env = start(EmulatorConfig { faults, ..config() }).await;
     let (mut resets, mut errors, mut fine) = (0, 0, 0);
     for _ in 0..40 {
-        let request = env.http.get(env.url("/repos/octo/api/actions/workflows")).bearer_auth(&env.token);
+        let request = env
+            .http
+            .get(env.url("/repos/octo/api/actions/workflows"))
+            .bearer_auth(&env.token);
         match request.send().await {
             Err(_) => resets += 1,
             Ok(r) if r.status().is_server_error() => errors += 1,
@@ -100,7 +152,10 @@ async fn seeded_faults_reset_connections_and_answer_5xx() {
             Ok(r) => panic!("unexpected status {}", r.status()),
         }
     }
-    assert!(resets > 0 && errors > 0 && fine > 0, "resets {resets}, errors {errors}, fine {fine}");
+    assert!(
+        resets > 0 && errors > 0 && fine > 0,
+        "resets {resets}, errors {errors}, fine {fine}"
+    );
     let reset_records = env.emu.requests().iter().filter(|r| r.status == 0).count();
     assert_eq!(reset_records, resets);
 }
@@ -111,7 +166,10 @@ async fn every_request_is_recorded_without_the_token() {
     env.get("/repos/octo/api/actions/runs?per_page=5").await;
     let log = env.emu.requests();
     let entry = log.last().expect("recorded");
-    assert_eq!((entry.method.as_str(), entry.path.as_str(), entry.status), ("GET", "/repos/octo/api/actions/runs?per_page=5", 200));
+    assert_eq!(
+        (entry.method.as_str(), entry.path.as_str(), entry.status),
+        ("GET", "/repos/octo/api/actions/runs?per_page=5", 200)
+    );
     assert!(entry.counted);
     assert_eq!(entry.at.to_rfc3339(), "2026-05-01T10:00:00+00:00");
     assert!(!format!("{log:?}").contains(&env.token));

@@ -24,7 +24,11 @@ async fn serve(zip: Vec<u8>, digest: String) -> fake::Fake {
             return Resp::empty(302).header("location", "/blob/11.zip?sig=abc");
         }
         if req.is("GET", "/blob/11.zip") {
-            return Resp { status: 200, headers: vec![("content-type".into(), "application/zip".into())], body: zip.clone() };
+            return Resp {
+                status: 200,
+                headers: vec![("content-type".into(), "application/zip".into())],
+                body: zip.clone(),
+            };
         }
         Resp::empty(404)
     })
@@ -33,7 +37,10 @@ async fn serve(zip: Vec<u8>, digest: String) -> fake::Fake {
 
 #[tokio::test]
 async fn downloads_verifies_unpacks_and_reads_fields() {
-    let zip = build_zip(&[Entry::File("build-info.json", br#"{"image": "ghcr.io/acme/api:1.2.3", "build": {"sha": "abc"}}"#)]);
+    let zip = build_zip(&[Entry::File(
+        "build-info.json",
+        br#"{"image": "ghcr.io/acme/api:1.2.3", "build": {"sha": "abc"}}"#,
+    )]);
     let digest = format!("sha256:{}", hex::encode(Sha256::digest(&zip)));
     let gh = serve(zip, digest).await;
     let github = client(&gh.url);
@@ -41,13 +48,28 @@ async fn downloads_verifies_unpacks_and_reads_fields() {
     assert_eq!(artifacts.len(), 1);
     let dir = tempfile::tempdir().expect("tempdir");
     let dest = dir.path().join("build-info");
-    let out = github.download_artifact(&repo(), &artifacts[0], &dest, &ArtifactLimits::default()).await.expect("downloaded");
+    let out = github
+        .download_artifact(&repo(), &artifacts[0], &dest, &ArtifactLimits::default())
+        .await
+        .expect("downloaded");
     assert!(out.digest_verified);
     assert_eq!(out.fields["image"], "ghcr.io/acme/api:1.2.3");
     assert_eq!(out.fields["build.sha"], "abc");
-    let blob = gh.requests().into_iter().find(|r| r.path.starts_with("/blob/")).expect("blob fetched");
-    assert_eq!(blob.header("authorization"), None, "the token is not sent to storage");
-    let rest = gh.requests().into_iter().find(|r| r.path.ends_with("/zip")).expect("rest call");
+    let blob = gh
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/blob/"))
+        .expect("blob fetched");
+    assert_eq!(
+        blob.header("authorization"),
+        None,
+        "the token is not sent to storage"
+    );
+    let rest = gh
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/zip"))
+        .expect("rest call");
     assert!(rest.header("authorization").is_some());
 }
 
@@ -59,7 +81,12 @@ async fn a_digest_mismatch_is_an_error() {
     let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
     let dir = tempfile::tempdir().expect("tempdir");
     let err = github
-        .download_artifact(&repo(), &artifacts[0], &dir.path().join("x"), &ArtifactLimits::default())
+        .download_artifact(
+            &repo(),
+            &artifacts[0],
+            &dir.path().join("x"),
+            &ArtifactLimits::default(),
+        )
         .await
         .expect_err("mismatch");
     assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
@@ -84,7 +111,13 @@ async fn a_body_over_the_download_limit_is_cut_off() {
     let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
     let dir = tempfile::tempdir().expect("tempdir");
     // The listing claims 200 bytes; the bytes actually read decide.
-    let limits = ArtifactLimits { max_download: 1024, ..ArtifactLimits::default() };
-    let err = github.download_artifact(&repo(), &artifacts[0], &dir.path().join("x"), &limits).await.expect_err("too large");
+    let limits = ArtifactLimits {
+        max_download: 1024,
+        ..ArtifactLimits::default()
+    };
+    let err = github
+        .download_artifact(&repo(), &artifacts[0], &dir.path().join("x"), &limits)
+        .await
+        .expect_err("too large");
     assert!(matches!(err, Error::ArtifactTooLarge { .. }), "{err}");
 }

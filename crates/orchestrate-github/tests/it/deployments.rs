@@ -35,7 +35,10 @@ async fn create_sends_no_auto_merge_and_statuses_are_posted() {
     })
     .await;
     let github = client(&gh.url);
-    let id = github.create_deployment(&repo(), &new_deployment()).await.expect("created");
+    let id = github
+        .create_deployment(&repo(), &new_deployment())
+        .await
+        .expect("created");
     assert_eq!(id, 77);
     let update = DeploymentStatusUpdate {
         state: DeploymentState::Success,
@@ -43,18 +46,35 @@ async fn create_sends_no_auto_merge_and_statuses_are_posted() {
         environment_url: None,
         description: None,
     };
-    github.set_deployment_status(&repo(), id, &update).await.expect("status");
+    github
+        .set_deployment_status(&repo(), id, &update)
+        .await
+        .expect("status");
     let requests = gh.requests();
     assert_eq!(requests[0].body["auto_merge"], false);
     assert_eq!(requests[0].body["required_contexts"], serde_json::json!([]));
-    assert_eq!(requests[0].body["description"].as_str().map(|d| d.chars().count()), Some(140));
+    assert_eq!(
+        requests[0].body["description"]
+            .as_str()
+            .map(|d| d.chars().count()),
+        Some(140)
+    );
     assert_eq!(requests[1].body["state"], "success");
 }
 
 #[tokio::test]
 async fn a_202_auto_merge_answer_is_an_error() {
-    let gh = fake::start(|_| Resp::json(202, serde_json::json!({"message": "Auto-merged master into topic-branch on deployment."}))).await;
-    let err = client(&gh.url).create_deployment(&repo(), &new_deployment()).await.expect_err("202");
+    let gh = fake::start(|_| {
+        Resp::json(
+            202,
+            serde_json::json!({"message": "Auto-merged master into topic-branch on deployment."}),
+        )
+    })
+    .await;
+    let err = client(&gh.url)
+        .create_deployment(&repo(), &new_deployment())
+        .await
+        .expect_err("202");
     assert!(matches!(err, Error::DeploymentAutoMerged { .. }), "{err}");
     assert!(err.to_string().contains("Auto-merged"));
 }
@@ -75,8 +95,17 @@ async fn deployed_versions_sort_by_id_and_read_the_newest_status() {
         Resp::json(200, statuses)
     })
     .await;
-    let history = client(&gh.url).deployed_versions(&repo(), "production").await.expect("read");
-    assert_eq!(history.current.as_ref().and_then(|d| d.version.as_deref()), Some("1.2.0"));
-    assert_eq!(history.previous.as_ref().and_then(|d| d.version.as_deref()), Some("1.1.5"));
+    let history = client(&gh.url)
+        .deployed_versions(&repo(), "production")
+        .await
+        .expect("read");
+    assert_eq!(
+        history.current.as_ref().and_then(|d| d.version.as_deref()),
+        Some("1.2.0")
+    );
+    assert_eq!(
+        history.previous.as_ref().and_then(|d| d.version.as_deref()),
+        Some("1.1.5")
+    );
     assert!(gh.requests()[0].path.contains("environment=production"));
 }

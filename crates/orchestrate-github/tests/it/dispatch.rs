@@ -26,26 +26,44 @@ fn now() -> String {
 #[tokio::test]
 async fn run_details_are_used_and_headers_are_deliberate() {
     let gh = fake::start(|req| {
-        if req.is("POST", "/repos/acme/api/actions/workflows/deploy.yml/dispatches") {
-            return Resp::json(200, serde_json::json!({"workflow_run_id": 42,
+        if req.is(
+            "POST",
+            "/repos/acme/api/actions/workflows/deploy.yml/dispatches",
+        ) {
+            return Resp::json(
+                200,
+                serde_json::json!({"workflow_run_id": 42,
                 "run_url": "http://x/repos/acme/api/actions/runs/42",
-                "html_url": "https://github.com/acme/api/actions/runs/42"}));
+                "html_url": "https://github.com/acme/api/actions/runs/42"}),
+            );
         }
         Resp::empty(404)
     })
     .await;
-    let dispatched = client(&gh.url).dispatch(&request(false)).await.expect("dispatch succeeds");
+    let dispatched = client(&gh.url)
+        .dispatch(&request(false))
+        .await
+        .expect("dispatch succeeds");
     assert_eq!(dispatched.run.map(|r| r.id), Some(42));
     assert!(dispatched.correlation.is_none());
 
     let sent = &gh.requests()[0];
     assert_eq!(sent.body["return_run_details"], true);
     assert_eq!(sent.body["inputs"]["version"], "1.2.3");
-    assert!(sent.body["inputs"].get("orchestrate_id").is_none(), "the id is only sent when needed");
-    assert_eq!(sent.header("user-agent"), Some(concat!("orchestrate/", env!("CARGO_PKG_VERSION"))));
+    assert!(
+        sent.body["inputs"].get("orchestrate_id").is_none(),
+        "the id is only sent when needed"
+    );
+    assert_eq!(
+        sent.header("user-agent"),
+        Some(concat!("orchestrate/", env!("CARGO_PKG_VERSION")))
+    );
     assert_eq!(sent.header("accept"), Some("application/vnd.github+json"));
     assert_eq!(sent.header("x-github-api-version"), Some("2022-11-28"));
-    assert_eq!(sent.header("authorization").map(str::to_owned), Some(format!("Bearer {TOKEN}")));
+    assert_eq!(
+        sent.header("authorization").map(str::to_owned),
+        Some(format!("Bearer {TOKEN}"))
+    );
 }
 
 #[tokio::test]
@@ -53,29 +71,55 @@ async fn a_204_with_correlation_finds_the_run_by_its_title_only() {
     let sent_id: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = sent_id.clone();
     let gh = fake::start(move |req| {
-        if req.is("POST", "/repos/acme/api/actions/workflows/deploy.yml/dispatches") {
-            *seen.lock().expect("lock") = req.body["inputs"]["orchestrate_id"].as_str().map(str::to_owned);
+        if req.is(
+            "POST",
+            "/repos/acme/api/actions/workflows/deploy.yml/dispatches",
+        ) {
+            *seen.lock().expect("lock") = req.body["inputs"]["orchestrate_id"]
+                .as_str()
+                .map(str::to_owned);
             return Resp::empty(204);
         }
         if req.is("GET", "/repos/acme/api/actions/workflows/deploy.yml/runs") {
             let id = seen.lock().expect("lock").clone().unwrap_or_default();
             // A newer run of someone else comes first: it must not be picked.
-            return Resp::json(200, serde_json::json!({"total_count": 2, "workflow_runs": [
-                run_json(8, "deploy [orch-someoneelse00000]", "queued", None, &now()),
-                run_json(7, &format!("deploy 1.2.3 [{id}]"), "queued", None, &now()),
-            ]}));
+            return Resp::json(
+                200,
+                serde_json::json!({"total_count": 2, "workflow_runs": [
+                    run_json(8, "deploy [orch-someoneelse00000]", "queued", None, &now()),
+                    run_json(7, &format!("deploy 1.2.3 [{id}]"), "queued", None, &now()),
+                ]}),
+            );
         }
         Resp::empty(404)
     })
     .await;
     let github = client(&gh.url);
-    let dispatched = github.dispatch(&request(true)).await.expect("dispatch succeeds");
+    let dispatched = github
+        .dispatch(&request(true))
+        .await
+        .expect("dispatch succeeds");
     let correlation = dispatched.correlation.expect("correlation id sent");
-    assert_eq!(Some(correlation.id.clone()), sent_id.lock().expect("lock").clone());
-    let run = github.find_dispatched_run(&correlation).await.expect("lookup works").expect("run found");
+    assert_eq!(
+        Some(correlation.id.clone()),
+        sent_id.lock().expect("lock").clone()
+    );
+    let run = github
+        .find_dispatched_run(&correlation)
+        .await
+        .expect("lookup works")
+        .expect("run found");
     assert_eq!(run.id, 7);
-    let list = gh.requests().into_iter().find(|r| r.method == "GET").expect("a list request");
-    assert!(list.path.contains("event=workflow_dispatch"), "{}", list.path);
+    let list = gh
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "GET")
+        .expect("a list request");
+    assert!(
+        list.path.contains("event=workflow_dispatch"),
+        "{}",
+        list.path
+    );
     assert!(list.path.contains("branch=main"), "{}", list.path);
     assert!(list.path.contains("created=%3E%3D"), "{}", list.path);
 }
@@ -93,13 +137,30 @@ async fn old_ghes_400_falls_back_to_correlation_and_is_remembered() {
     })
     .await;
     let github = client(&gh.url);
-    let first = github.dispatch(&request(false)).await.expect("fallback dispatch succeeds");
+    let first = github
+        .dispatch(&request(false))
+        .await
+        .expect("fallback dispatch succeeds");
     assert!(first.run.is_none());
-    assert!(first.correlation.is_some(), "the fallback needs the correlation id");
-    let second = github.dispatch(&request(false)).await.expect("second dispatch succeeds");
+    assert!(
+        first.correlation.is_some(),
+        "the fallback needs the correlation id"
+    );
+    let second = github
+        .dispatch(&request(false))
+        .await
+        .expect("second dispatch succeeds");
     assert!(second.correlation.is_some());
-    let posts: Vec<_> = gh.requests().into_iter().filter(|r| r.method == "POST").collect();
-    assert_eq!(posts.len(), 3, "400, retry without the field, then straight to correlation");
+    let posts: Vec<_> = gh
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(
+        posts.len(),
+        3,
+        "400, retry without the field, then straight to correlation"
+    );
     assert!(posts[1].body.get("return_run_details").is_none());
     assert!(posts[1].body["inputs"]["orchestrate_id"].is_string());
     assert!(posts[2].body.get("return_run_details").is_none());
@@ -110,24 +171,46 @@ async fn a_502_that_created_a_run_is_found_not_dispatched_again() {
     let runs: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
     let store = runs.clone();
     let gh = fake::start(move |req| {
-        if req.is("POST", "/repos/acme/api/actions/workflows/deploy.yml/dispatches") {
-            let id = req.body["inputs"]["orchestrate_id"].as_str().unwrap_or_default().to_owned();
+        if req.is(
+            "POST",
+            "/repos/acme/api/actions/workflows/deploy.yml/dispatches",
+        ) {
+            let id = req.body["inputs"]["orchestrate_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             let mut runs = store.lock().expect("lock");
             let n = 100 + runs.len() as u64;
-            runs.push(run_json(n, &format!("deploy [{id}]"), "queued", None, &now()));
+            runs.push(run_json(
+                n,
+                &format!("deploy [{id}]"),
+                "queued",
+                None,
+                &now(),
+            ));
             return Resp::json(502, serde_json::json!({"message": "Server Error"}));
         }
         if req.is("GET", "/repos/acme/api/actions/workflows/deploy.yml/runs") {
             let runs = store.lock().expect("lock").clone();
-            return Resp::json(200, serde_json::json!({"total_count": runs.len(), "workflow_runs": runs}));
+            return Resp::json(
+                200,
+                serde_json::json!({"total_count": runs.len(), "workflow_runs": runs}),
+            );
         }
         Resp::empty(404)
     })
     .await;
-    let dispatched = client(&gh.url).dispatch(&request(true)).await.expect("run found after the 502");
+    let dispatched = client(&gh.url)
+        .dispatch(&request(true))
+        .await
+        .expect("run found after the 502");
     assert_eq!(dispatched.run.map(|r| r.id), Some(100));
     assert_eq!(gh.count("POST", "/repos"), 1, "the POST is not re-sent");
-    assert_eq!(runs.lock().expect("lock").len(), 1, "exactly one run exists");
+    assert_eq!(
+        runs.lock().expect("lock").len(),
+        1,
+        "exactly one run exists"
+    );
 }
 
 #[tokio::test]
@@ -139,7 +222,10 @@ async fn a_502_without_a_correlation_id_is_reported_not_retried() {
         Resp::empty(404)
     })
     .await;
-    let err = client(&gh.url).dispatch(&request(false)).await.expect_err("ambiguous");
+    let err = client(&gh.url)
+        .dispatch(&request(false))
+        .await
+        .expect_err("ambiguous");
     assert!(matches!(err, Error::DispatchAmbiguous { .. }), "{err}");
     assert!(err.to_string().contains("not re-dispatching"), "{err}");
     assert_eq!(gh.count("POST", "/repos"), 1);
@@ -151,13 +237,22 @@ async fn refusals_carry_remedies_and_no_token() {
         if req.path.contains("/dispatches") {
             return Resp::json(404, serde_json::json!({"message": "Not Found"}));
         }
-        Resp::json(422, serde_json::json!({"message": "Unexpected inputs provided: [\"orchestrate_id\"]"}))
+        Resp::json(
+            422,
+            serde_json::json!({"message": "Unexpected inputs provided: [\"orchestrate_id\"]"}),
+        )
     })
     .await;
-    let err = client(&gh.url).dispatch(&request(false)).await.expect_err("refused");
+    let err = client(&gh.url)
+        .dispatch(&request(false))
+        .await
+        .expect_err("refused");
     assert!(err.is_refusal());
     let text = err.to_string();
-    assert!(text.contains("token cannot see acme/api: it needs `actions: write` on acme/api"), "{text}");
+    assert!(
+        text.contains("token cannot see acme/api: it needs `actions: write` on acme/api"),
+        "{text}"
+    );
     assert!(!text.contains(TOKEN));
     assert!(!format!("{err:?}").contains(TOKEN));
 }
@@ -166,12 +261,16 @@ async fn refusals_carry_remedies_and_no_token() {
 async fn api_version_2026_never_sends_return_run_details() {
     let gh = fake::start(|req| {
         if req.method == "POST" {
-            return Resp::json(200, serde_json::json!({"workflow_run_id": 5, "run_url": "u", "html_url": "h"}));
+            return Resp::json(
+                200,
+                serde_json::json!({"workflow_run_id": 5, "run_url": "u", "html_url": "h"}),
+            );
         }
         Resp::empty(404)
     })
     .await;
-    let mut config = orchestrate_github::ClientConfig::new(&gh.url, orchestrate_github::Credentials::Anonymous);
+    let mut config =
+        orchestrate_github::ClientConfig::new(&gh.url, orchestrate_github::Credentials::Anonymous);
     config.api_version = orchestrate_github::ApiVersion::V2026_03_10;
     let github = orchestrate_github::Client::new(config).expect("client");
     let dispatched = github.dispatch(&request(false)).await.expect("dispatch");

@@ -36,11 +36,19 @@ pub struct Resp {
 
 impl Resp {
     pub fn json(status: u16, body: serde_json::Value) -> Self {
-        Resp { status, headers: vec![("content-type".into(), "application/json".into())], body: body.to_string().into_bytes() }
+        Resp {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
     }
 
     pub fn empty(status: u16) -> Self {
-        Resp { status, headers: Vec::new(), body: Vec::new() }
+        Resp {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -60,7 +68,10 @@ impl Fake {
     }
 
     pub fn count(&self, method: &str, path_prefix: &str) -> usize {
-        self.requests().iter().filter(|r| r.is(method, path_prefix)).count()
+        self.requests()
+            .iter()
+            .filter(|r| r.is(method, path_prefix))
+            .count()
     }
 }
 
@@ -76,7 +87,10 @@ pub async fn start(handler: impl Fn(&Req) -> Resp + Send + Sync + 'static) -> Fa
             async move {
                 let req = Req {
                     method: method.to_string(),
-                    path: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+                    path: uri
+                        .path_and_query()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
                     headers: headers
                         .iter()
                         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
@@ -89,18 +103,28 @@ pub async fn start(handler: impl Fn(&Req) -> Resp + Send + Sync + 'static) -> Fa
                 for (k, v) in &resp.headers {
                     out = out.header(k, v);
                 }
-                out.body(axum::body::Body::from(resp.body)).expect("valid response").into_response()
+                out.body(axum::body::Body::from(resp.body))
+                    .expect("valid response")
+                    .into_response()
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });
     Fake { url, log }
 }
 
 /// A `workflow-run` as GitHub returns it (the fields we read, and some we do not).
-pub fn run_json(id: u64, title: &str, status: &str, conclusion: Option<&str>, created: &str) -> serde_json::Value {
+pub fn run_json(
+    id: u64,
+    title: &str,
+    status: &str,
+    conclusion: Option<&str>,
+    created: &str,
+) -> serde_json::Value {
     serde_json::json!({
         "id": id, "node_id": "x", "name": "deploy", "display_title": title,
         "html_url": format!("https://github.com/acme/api/actions/runs/{id}"),

@@ -4,6 +4,7 @@
 mod artifacts;
 mod deployments;
 mod dispatch;
+mod emulator;
 mod fake;
 mod polling;
 mod unzip;
@@ -15,13 +16,20 @@ use orchestrate_github::{Client, ClientConfig, Credentials, Repo, RetryPolicy, S
 pub const TOKEN: &str = "ghp_test_token_value";
 
 pub fn repo() -> Repo {
-    Repo { owner: "acme".into(), name: "api".into() }
+    Repo {
+        owner: "acme".into(),
+        name: "api".into(),
+    }
 }
 
 /// A client with fast retries and lookups, so the tests do not wait for production timings.
 pub fn client(url: &str) -> Client {
     let mut config = ClientConfig::new(url, Credentials::Token(Secret::new(TOKEN)));
-    config.retry = RetryPolicy { base: Duration::from_millis(10), cap: Duration::from_millis(50), ..RetryPolicy::default() };
+    config.retry = RetryPolicy {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    };
     config.dispatch_lookup = Duration::from_millis(300);
     config.dispatch_lookup_interval = Duration::from_millis(50);
     config.request_timeout = Duration::from_secs(5);

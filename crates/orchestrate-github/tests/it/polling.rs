@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use orchestrate_github::{CancelOutcome, GitHub, PollPolicy, PollQuery, RunState, RunWatcher, WatchTarget};
+use orchestrate_github::{
+    CancelOutcome, GitHub, PollPolicy, PollQuery, RunState, RunWatcher, WatchTarget,
+};
 
 use crate::fake::{self, Resp, run_json};
 use crate::{client, repo};
@@ -29,17 +31,36 @@ async fn an_unchanged_list_answers_304_and_costs_nothing() {
     })
     .await;
     let github = client(&gh.url);
-    let query = PollQuery { run_ids: vec![1], created_since: Some(T0.parse().expect("time")), ..PollQuery::default() };
+    let query = PollQuery {
+        run_ids: vec![1],
+        created_since: Some(T0.parse().expect("time")),
+        ..PollQuery::default()
+    };
     let first = github.poll_runs(&repo(), &query).await.expect("first poll");
     assert!(!first.not_modified);
-    let second = github.poll_runs(&repo(), &query).await.expect("second poll");
+    let second = github
+        .poll_runs(&repo(), &query)
+        .await
+        .expect("second poll");
     assert!(second.not_modified);
-    assert_eq!(second.runs[&1].status, "in_progress", "served from the cache");
+    assert_eq!(
+        second.runs[&1].status, "in_progress",
+        "served from the cache"
+    );
     let stats = github.stats();
-    assert_eq!((stats.requests, stats.counted, stats.not_modified), (2, 1, 1));
+    assert_eq!(
+        (stats.requests, stats.counted, stats.not_modified),
+        (2, 1, 1)
+    );
     assert_eq!(stats.rate.remaining, Some(4990));
     assert_eq!(gh.requests()[1].header("if-none-match"), Some("\"v1\""));
-    assert!(gh.requests()[0].path.contains("created=%3E%3D2026-01-01T10%3A00%3A00Z"), "{}", gh.requests()[0].path);
+    assert!(
+        gh.requests()[0]
+            .path
+            .contains("created=%3E%3D2026-01-01T10%3A00%3A00Z"),
+        "{}",
+        gh.requests()[0].path
+    );
 }
 
 #[tokio::test]
@@ -49,8 +70,11 @@ async fn retry_after_is_honoured_then_the_request_succeeds() {
     let gh = fake::start(move |req| {
         if req.is("GET", "/repos/acme/api/actions/runs/3") {
             if seen.fetch_add(1, Ordering::SeqCst) == 0 {
-                return Resp::json(429, serde_json::json!({"message": "You have exceeded a secondary rate limit"}))
-                    .header("retry-after", "1");
+                return Resp::json(
+                    429,
+                    serde_json::json!({"message": "You have exceeded a secondary rate limit"}),
+                )
+                .header("retry-after", "1");
             }
             return Resp::json(200, run_json(3, "a", "completed", Some("success"), T0));
         }
@@ -58,9 +82,16 @@ async fn retry_after_is_honoured_then_the_request_succeeds() {
     })
     .await;
     let started = Instant::now();
-    let run = client(&gh.url).get_run(&repo(), 3).await.expect("succeeds after waiting");
+    let run = client(&gh.url)
+        .get_run(&repo(), 3)
+        .await
+        .expect("succeeds after waiting");
     assert!(run.succeeded());
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -69,14 +100,23 @@ async fn gets_are_retried_after_5xx() {
     let calls = Arc::new(AtomicU32::new(0));
     let seen = calls.clone();
     let gh = fake::start(move |req| {
-        if req.is("GET", "/repos/acme/api/actions/runs/4") && seen.fetch_add(1, Ordering::SeqCst) < 2 {
+        if req.is("GET", "/repos/acme/api/actions/runs/4")
+            && seen.fetch_add(1, Ordering::SeqCst) < 2
+        {
             return Resp::json(503, serde_json::json!({"message": "unavailable"}));
         }
         Resp::json(200, run_json(4, "a", "queued", None, T0))
     })
     .await;
     let github = client(&gh.url);
-    assert_eq!(github.get_run(&repo(), 4).await.expect("third try works").id, 4);
+    assert_eq!(
+        github
+            .get_run(&repo(), 4)
+            .await
+            .expect("third try works")
+            .id,
+        4
+    );
     assert_eq!(github.stats().retries, 2);
 }
 
@@ -84,13 +124,22 @@ async fn gets_are_retried_after_5xx() {
 async fn cancel_accepts_202_and_409() {
     let gh = fake::start(|req| match req.path.as_str() {
         "/repos/acme/api/actions/runs/1/cancel" => Resp::json(202, serde_json::json!({})),
-        "/repos/acme/api/actions/runs/2/cancel" => Resp::json(409, serde_json::json!({"message": "Cannot cancel a workflow run that is completed."})),
+        "/repos/acme/api/actions/runs/2/cancel" => Resp::json(
+            409,
+            serde_json::json!({"message": "Cannot cancel a workflow run that is completed."}),
+        ),
         _ => Resp::empty(404),
     })
     .await;
     let github = client(&gh.url);
-    assert_eq!(github.cancel_run(&repo(), 1).await.expect("202"), CancelOutcome::Requested);
-    assert_eq!(github.cancel_run(&repo(), 2).await.expect("409"), CancelOutcome::AlreadyCompleted);
+    assert_eq!(
+        github.cancel_run(&repo(), 1).await.expect("202"),
+        CancelOutcome::Requested
+    );
+    assert_eq!(
+        github.cancel_run(&repo(), 2).await.expect("409"),
+        CancelOutcome::AlreadyCompleted
+    );
 }
 
 #[tokio::test]
@@ -110,9 +159,16 @@ async fn the_watcher_polls_once_per_repository_for_all_its_runs() {
     })
     .await;
     let github: Arc<dyn GitHub> = Arc::new(client(&gh.url));
-    let policy = PollPolicy { min: Duration::from_millis(20), max: Duration::from_millis(50), growth: 0.05 };
+    let policy = PollPolicy {
+        min: Duration::from_millis(20),
+        max: Duration::from_millis(50),
+        growth: 0.05,
+    };
     let watcher = RunWatcher::spawn(github.clone(), policy);
-    let web = orchestrate_github::Repo { owner: "acme".into(), name: "web".into() };
+    let web = orchestrate_github::Repo {
+        owner: "acme".into(),
+        name: "web".into(),
+    };
     let target = |repo: &orchestrate_github::Repo, run_id| WatchTarget::Run {
         repo: repo.clone(),
         run_id,
@@ -125,15 +181,38 @@ async fn the_watcher_polls_once_per_repository_for_all_its_runs() {
         watcher.watch(target(&web, 3)),
     ];
     for handle in handles {
-        let run = tokio::time::timeout(Duration::from_secs(10), handle.completed()).await.expect("in time").expect("completes");
+        let run = tokio::time::timeout(Duration::from_secs(10), handle.completed())
+            .await
+            .expect("in time")
+            .expect("completes");
         assert!(run.succeeded());
     }
     let requests = gh.requests();
-    assert_eq!(requests.iter().filter(|r| r.path.contains("/actions/runs/")).count(), 0, "no GET per run");
-    let api = requests.iter().filter(|r| r.path.starts_with("/repos/acme/api/")).count();
-    let web = requests.iter().filter(|r| r.path.starts_with("/repos/acme/web/")).count();
-    assert!(api <= 8 && web <= 8, "one list request per repository per tick: api={api} web={web}");
-    assert!(requests.iter().all(|r| r.path.contains("event=workflow_dispatch")));
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.path.contains("/actions/runs/"))
+            .count(),
+        0,
+        "no GET per run"
+    );
+    let api = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/repos/acme/api/"))
+        .count();
+    let web = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/repos/acme/web/"))
+        .count();
+    assert!(
+        api <= 8 && web <= 8,
+        "one list request per repository per tick: api={api} web={web}"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path.contains("event=workflow_dispatch"))
+    );
 }
 
 #[tokio::test]
@@ -141,12 +220,23 @@ async fn the_watcher_reports_a_refusal() {
     let gh = fake::start(|_| Resp::json(404, serde_json::json!({"message": "Not Found"}))).await;
     let github: Arc<dyn GitHub> = Arc::new(client(&gh.url));
     let watcher = RunWatcher::spawn(github, PollPolicy::fast());
-    let mut handle = watcher.watch(WatchTarget::Run { repo: repo(), run_id: 9, created_since: None, event: None });
-    let state = tokio::time::timeout(Duration::from_secs(5), handle.changed()).await.expect("in time");
+    let mut handle = watcher.watch(WatchTarget::Run {
+        repo: repo(),
+        run_id: 9,
+        created_since: None,
+        event: None,
+    });
+    let state = tokio::time::timeout(Duration::from_secs(5), handle.changed())
+        .await
+        .expect("in time");
     match state {
         Some(RunState::Failed(failure)) => {
             assert!(failure.refusal);
-            assert!(failure.message.contains("token cannot see acme/api"), "{}", failure.message);
+            assert!(
+                failure.message.contains("token cannot see acme/api"),
+                "{}",
+                failure.message
+            );
         }
         other => panic!("expected a failure, got {other:?}"),
     }

@@ -20,42 +20,81 @@ pub fn build_zip(entries: &[Entry<'_>]) -> Vec<u8> {
                 writer.start_file(*name, options).expect("start file");
                 writer.write_all(bytes).expect("write");
             }
-            Entry::Symlink(name, target) => writer.add_symlink(*name, *target, options).expect("symlink"),
+            Entry::Symlink(name, target) => writer
+                .add_symlink(*name, *target, options)
+                .expect("symlink"),
         }
     }
     writer.finish().expect("finish").into_inner()
 }
 
 fn small() -> ArtifactLimits {
-    ArtifactLimits { max_total: 3 << 20, max_file: 1 << 20, max_entries: 10, ..ArtifactLimits::default() }
+    ArtifactLimits {
+        max_total: 3 << 20,
+        max_file: 1 << 20,
+        max_entries: 10,
+        ..ArtifactLimits::default()
+    }
 }
 
 #[test]
 fn a_normal_archive_unpacks_inside_the_target() {
     let dir = tempfile::tempdir().expect("tempdir");
     let dest = dir.path().join("out");
-    let zip = build_zip(&[Entry::File("build-info.json", br#"{"image":"x"}"#), Entry::File("nested/dir/a.txt", b"a")]);
+    let zip = build_zip(&[
+        Entry::File("build-info.json", br#"{"image":"x"}"#),
+        Entry::File("nested/dir/a.txt", b"a"),
+    ]);
     let files = extract(&zip, &dest, &small()).expect("unpacks");
-    assert_eq!(files, vec![std::path::PathBuf::from("build-info.json"), "nested/dir/a.txt".into()]);
-    assert_eq!(std::fs::read_to_string(dest.join("nested/dir/a.txt")).expect("written"), "a");
+    assert_eq!(
+        files,
+        vec![
+            std::path::PathBuf::from("build-info.json"),
+            "nested/dir/a.txt".into()
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(dest.join("nested/dir/a.txt")).expect("written"),
+        "a"
+    );
 }
 
 #[test]
 fn malicious_archives_are_refused_and_leave_nothing_behind() {
     let names: Vec<String> = (0..11).map(|i| format!("f{i}")).collect();
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("zip slip", build_zip(&[Entry::File("ok.txt", b"1"), Entry::File("../../evil", b"x")])),
+        (
+            "zip slip",
+            build_zip(&[Entry::File("ok.txt", b"1"), Entry::File("../../evil", b"x")]),
+        ),
         ("absolute", build_zip(&[Entry::File("/tmp/evil", b"x")])),
         ("drive", build_zip(&[Entry::File("C:/evil", b"x")])),
-        ("symlink", build_zip(&[Entry::Symlink("link", "/etc/passwd")])),
-        ("bomb", build_zip(&[Entry::File("zeros", &vec![0u8; 2 << 20])])),
-        ("total", build_zip(&[
-            Entry::File("a", &vec![0u8; 1 << 20]),
-            Entry::File("b", &vec![0u8; 1 << 20]),
-            Entry::File("c", &vec![0u8; 1 << 20]),
-            Entry::File("d", &vec![0u8; 1 << 20]),
-        ])),
-        ("entries", build_zip(&names.iter().map(|n| Entry::File(n, b"")).collect::<Vec<_>>())),
+        (
+            "symlink",
+            build_zip(&[Entry::Symlink("link", "/etc/passwd")]),
+        ),
+        (
+            "bomb",
+            build_zip(&[Entry::File("zeros", &vec![0u8; 2 << 20])]),
+        ),
+        (
+            "total",
+            build_zip(&[
+                Entry::File("a", &vec![0u8; 1 << 20]),
+                Entry::File("b", &vec![0u8; 1 << 20]),
+                Entry::File("c", &vec![0u8; 1 << 20]),
+                Entry::File("d", &vec![0u8; 1 << 20]),
+            ]),
+        ),
+        (
+            "entries",
+            build_zip(
+                &names
+                    .iter()
+                    .map(|n| Entry::File(n, b""))
+                    .collect::<Vec<_>>(),
+            ),
+        ),
     ];
     for (what, zip) in cases {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -78,7 +117,8 @@ fn malicious_archives_are_refused_and_leave_nothing_behind() {
 fn a_non_empty_target_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("existing"), b"keep").expect("write");
-    let err = extract(&build_zip(&[Entry::File("a", b"a")]), dir.path(), &small()).expect_err("not empty");
+    let err = extract(&build_zip(&[Entry::File("a", b"a")]), dir.path(), &small())
+        .expect_err("not empty");
     assert!(matches!(err, UnzipError::NotEmpty(_)));
     assert!(dir.path().join("existing").exists());
 }

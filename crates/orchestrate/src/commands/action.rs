@@ -33,6 +33,7 @@ pub fn run(env: &Env, io: &mut Io) -> Result<(), Failure> {
     if !settings.dry_run {
         return Err(Failure::NotImplemented("action without dry_run"));
     }
+    show_preview(io, &preview).context("writing to stdout")?;
     let gh = env.github();
     let report = dry_run::report(&settings, &preview, SystemTime::now(), gh.run_url());
     write_outputs(&gh, io, &report)?;
@@ -48,6 +49,16 @@ pub fn run(env: &Env, io: &mut Io) -> Result<(), Failure> {
         "dry run planned; nothing was dispatched"
     );
     Ok(())
+}
+
+/// The preview in a collapsed group of the step log.
+fn show_preview(io: &mut Io, preview: &Preview) -> std::io::Result<()> {
+    io.out.group(&format!(
+        "orchestrate: release plan for `{}`",
+        preview.environment
+    ))?;
+    io.print(&crate::preview::text::render(preview))?;
+    io.out.end_group()
 }
 
 /// Inputs, event, plan and settings: everything that can be bad input.

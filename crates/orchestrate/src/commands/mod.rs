@@ -4,6 +4,7 @@
 pub mod action;
 pub mod dry_run;
 pub mod plan;
+pub mod rehearse;
 pub mod validate;
 
 use std::io::{self, Write};
@@ -59,7 +60,7 @@ pub fn run(command: Command, env: &Env, io: &mut Io) -> Result<(), Failure> {
         Command::Action => action::run(env, io),
         // The bodies of these come with the driver, the emulator and the registry.
         Command::Run(_) => Err(Failure::NotImplemented("run")),
-        Command::Rehearse(_) => Err(Failure::NotImplemented("rehearse")),
+        Command::Rehearse(args) => rehearse::run(&args, env, io),
         Command::Status(_) => Err(Failure::NotImplemented("status")),
         Command::Emulator(_) => Err(Failure::NotImplemented("emulator")),
     }

@@ -152,7 +152,9 @@ mod tests {
     use super::*;
 
     /// The runner's `ActionCommand.TryParseV2` and unescaping, for checking what we write.
-    fn parse(line: &str) -> Option<(String, Vec<(String, String)>, String)> {
+    type Parsed = (String, Vec<(String, String)>, String);
+
+    fn parse(line: &str) -> Option<Parsed> {
         let rest = line.trim_start().strip_prefix("::")?;
         let end = rest.find("::")?;
         let (head, message) = (&rest[..end], &rest[end + 2..]);

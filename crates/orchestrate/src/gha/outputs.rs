@@ -241,22 +241,22 @@ mod tests {
     fn runner_parser_rejects_what_the_runner_rejects() {
         assert!(
             runner::parse("name<<EOF\nvalue\n")
-                .unwrap_err()
+                .expect_err("rejected")
                 .contains("Matching delimiter not found")
         );
         assert!(
             runner::parse("name<<EOF\nvalue")
-                .unwrap_err()
+                .expect_err("rejected")
                 .contains("EOF marker missing new line")
         );
         assert!(
             runner::parse("<<EOF\nEOF\n")
-                .unwrap_err()
+                .expect_err("rejected")
                 .contains("Name must not be empty")
         );
         assert!(
             runner::parse("garbage\n")
-                .unwrap_err()
+                .expect_err("rejected")
                 .contains("Invalid format")
         );
         let later_wins = runner::parse("a=1\n\na=2\n").expect("parses");

@@ -122,7 +122,8 @@ mod tests {
     fn existing_content_counts_against_the_limit_and_a_full_summary_takes_nothing_more() {
         let limit = TRUNCATION_MARKER.len() + 20;
         let mut w = SummaryWriter::with_limit(Vec::new(), Masker::new(), 10, limit);
-        assert!(w.append("0123456789\nabcdefghij\n").expect("vec"));
+        let text = format!("0123456789\n{}\n", "x".repeat(limit));
+        assert!(w.append(&text).expect("vec"));
         assert!(w.append("more\n").expect("vec"));
         let out = String::from_utf8(w.into_inner()).expect("utf-8");
         assert_eq!(out, format!("0123456789{TRUNCATION_MARKER}"));

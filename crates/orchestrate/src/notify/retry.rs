@@ -75,7 +75,8 @@ pub struct Outcome {
 }
 
 /// Runs `op` until it succeeds, fails permanently, or the policy's attempts or time run out.
-/// `op` receives the time left in the budget, to use as its timeout.
+/// `op` receives the time left in the budget, to use as its timeout; an attempt still running
+/// when the budget ends is dropped.
 pub async fn run<F, Fut>(policy: &RetryPolicy, mut op: F) -> Outcome
 where
     F: FnMut(Duration) -> Fut,
@@ -86,7 +87,15 @@ where
     loop {
         attempt += 1;
         let left = policy.budget.saturating_sub(start.elapsed());
-        let err = match op(left).await {
+        // The budget bounds even an attempt whose transport has no timeout of its own.
+        let result = match tokio::time::timeout(left, op(left)).await {
+            Ok(result) => result,
+            Err(_) => Err(AttemptError::transient(format!(
+                "no answer within the {} budget",
+                humantime::format_duration(policy.budget)
+            ))),
+        };
+        let err = match result {
             Ok(()) => {
                 return Outcome {
                     attempts: attempt,
@@ -220,6 +229,21 @@ mod tests {
         assert!(
             out.error
                 .is_some_and(|e| e.contains("exceed the 1m budget"))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_that_never_answers_is_cut_at_the_budget() {
+        let start = Instant::now();
+        let out = run(&policy(), |_| {
+            std::future::pending::<Result<(), AttemptError>>()
+        })
+        .await;
+        assert_eq!(start.elapsed(), Duration::from_secs(60));
+        assert_eq!(out.attempts, 1);
+        assert!(
+            out.error
+                .is_some_and(|e| e.starts_with("no answer within the 1m budget"))
         );
     }
 }

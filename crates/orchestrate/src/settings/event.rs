@@ -78,13 +78,14 @@ impl EventInputs {
         };
         let pick = |names: &[&str]| -> Result<Option<EventValue>, EventError> {
             for name in names {
-                if let Some(value) = fields.get(*name) {
-                    if let Some(text) = as_text(event_name, name, value)? {
-                        return Ok(Some(EventValue {
-                            key: (*name).to_owned(),
-                            text,
-                        }));
-                    }
+                let Some(value) = fields.get(*name) else {
+                    continue;
+                };
+                if let Some(text) = as_text(event_name, name, value)? {
+                    return Ok(Some(EventValue {
+                        key: (*name).to_owned(),
+                        text,
+                    }));
                 }
             }
             Ok(None)

@@ -164,6 +164,27 @@ fn dry_run_from_workflow_dispatch_writes_outputs_the_runner_accepts_and_a_summar
     assert_eq!(report["strategy"], "canary");
     assert_eq!(report["dry_run"], true);
 
+    let group = out
+        .stdout
+        .lines()
+        .position(|l| l.starts_with("::group::orchestrate: release plan"));
+    let end = out.stdout.lines().position(|l| l == "::endgroup::");
+    assert!(
+        matches!((group, end), (Some(g), Some(e)) if g < e),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  1. backend\n  2. web\n"),
+        "{}",
+        out.stdout
+    );
+
+    let mut shown = outputs.clone();
+    shown.remove("report");
+    shown.insert("deployment_id".to_owned(), "[dry-run id]".to_owned());
+    insta::assert_debug_snapshot!("dry_run_outputs", shown);
+
     let summary = runner.summary();
     assert!(!summary.is_empty());
     assert!(summary.contains("Planned waves"), "{summary}");

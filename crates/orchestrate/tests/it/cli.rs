@@ -203,6 +203,8 @@ fn plan_with_bad_flags_names_them_and_exits_2() {
 }
 
 #[test]
+/// The placeholder contract: replace this test when `run` and `status` get their bodies (never
+/// add `emulator` here: once wired it serves until killed).
 fn commands_not_wired_yet_say_so_with_exit_5() {
     for args in [
         vec![
@@ -213,9 +215,7 @@ fn commands_not_wired_yet_say_so_with_exit_5() {
             "--versions",
             VERSIONS,
         ],
-        vec!["rehearse", reference_plan(), "--scenario", "happy"],
         vec!["status", "--env", "staging"],
-        vec!["emulator", "--port", "0"],
     ] {
         let out = run(&args, &[]);
         assert_eq!(out.code, 5, "{args:?}: {out:?}");

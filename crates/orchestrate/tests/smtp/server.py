@@ -14,8 +14,10 @@ import argparse
 import asyncio
 import email
 import json
+import logging
 import os
 import sys
+import warnings
 from email import policy
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
@@ -42,7 +44,9 @@ class Saver:
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
             "authenticated_as": (
-                session.login_data.login.decode() if session.login_data else None
+                session.auth_data.login.decode()
+                if isinstance(session.auth_data, LoginPassword)
+                else None
             ),
             "subject": str(msg["subject"]),
             "from": str(msg["from"]),
@@ -64,12 +68,15 @@ def authenticator(user, password):
             and auth_data.login.decode() == user
             and auth_data.password.decode() == password
         )
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     return check
 
 
 async def main():
+    # AUTH without TLS is the point of a local test server: no need to warn about it.
+    warnings.filterwarnings("ignore")
+    logging.getLogger("mail.log").setLevel(logging.CRITICAL)
     parser = argparse.ArgumentParser()
     parser.add_argument("dir")
     parser.add_argument("--user")

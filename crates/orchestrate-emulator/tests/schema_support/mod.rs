@@ -1,0 +1,255 @@
+//! Shared setup of the schema tests: the scenario, the tokens, a started emulator and a small
+//! request builder that routes every answer through the [`checker::Checker`].
+
+pub mod checker;
+pub mod spec;
+pub mod sweep;
+
+use std::time::Duration;
+
+use orchestrate_emulator::{
+    Access, ArtifactSpec, Behaviour, BehaviourPatch, Emulator, EmulatorConfig, JobSpec, Permission,
+    RepoSpec, RunningEmulator, Scenario, TokenSpec, WorkflowSpec,
+};
+use serde_json::{Value, json};
+
+use checker::{API_2022, Answer, Call, Checker};
+
+/// Sees every repository, writes everything.
+pub const FULL: &str = "ghp_schema_full";
+/// Reads octo/api only.
+pub const READER: &str = "ghp_schema_reader";
+/// Writes octo/web only: octo/api is invisible to it.
+pub const OUTSIDER: &str = "ghp_schema_outsider";
+/// Sees octo/api with metadata only: every endpoint is forbidden.
+pub const METADATA_ONLY: &str = "ghp_schema_metadata";
+/// A budget of one request per hour.
+pub const TINY: &str = "ghp_schema_tiny";
+
+/// The emulated start time.
+pub const START: &str = "2026-05-01T10:00:00Z";
+
+/// `octo/api`: `deploy.yml` (inputs, run-name, two jobs, an artifact; version 2.0.0 fails)
+/// and `on-event.yml` (repository_dispatch `deploy`); branch `release` is behind `main`.
+/// `octo/web`: `ci.yml` and a failing commit-status context.
+pub fn scenario() -> Scenario {
+    let mut manifest = ArtifactSpec {
+        name: "release-manifest".into(),
+        files: Default::default(),
+    };
+    manifest.files.insert(
+        "manifest.json".into(),
+        json!({ "version": "${{ inputs.version }}" }),
+    );
+    let behaviour = Behaviour {
+        jobs: vec![
+            JobSpec {
+                name: "build".into(),
+                steps: vec!["compile".into()],
+                fails: false,
+                failing_step: None,
+            },
+            JobSpec {
+                name: "deploy".into(),
+                steps: vec!["push".into(), "verify".into()],
+                fails: true,
+                failing_step: Some("push".into()),
+            },
+        ],
+        artifacts: vec![manifest],
+        ..Behaviour::timed(Duration::from_secs(10), Duration::from_secs(60), "success")
+    };
+    let failing = BehaviourPatch {
+        conclusion: Some("failure".into()),
+        ..BehaviourPatch::default()
+    };
+    let deploy = WorkflowSpec::new("deploy.yml")
+        .run_name("Deploy ${{ inputs.version }} [${{ inputs.orchestrate_id }}]")
+        .input("version", true)
+        .input("orchestrate_id", false)
+        .behaviour(behaviour)
+        .when_input("version", "2.0.0", failing);
+    let mut on_event = WorkflowSpec::new("on-event.yml");
+    on_event.repository_dispatch = vec!["deploy".into()];
+    on_event.workflow_dispatch = false;
+    let mut api = RepoSpec::new("octo/api")
+        .branch("release")
+        .workflow(deploy)
+        .workflow(on_event);
+    api.tags.push("v1.0.0".into());
+    api.behind_default.push("release".into());
+    let mut web = RepoSpec::new("octo/web").workflow(WorkflowSpec::new("ci.yml"));
+    web.failing_contexts.push("ci/test".into());
+    Scenario::builder().repo(api).repo(web)
+}
+
+/// The tokens above.
+pub fn tokens() -> Vec<TokenSpec> {
+    let read_all = [
+        (Permission::Actions, Access::Read),
+        (Permission::Deployments, Access::Read),
+        (Permission::Issues, Access::Read),
+        (Permission::Contents, Access::Read),
+    ];
+    let mut tiny = TokenSpec::permissive("tiny", TINY);
+    tiny.rate_limit = Some(1);
+    let mut outsider = TokenSpec::permissive("outsider", OUTSIDER);
+    outsider.repos = vec!["octo/web".into()];
+    vec![
+        TokenSpec::permissive("full", FULL),
+        TokenSpec::scoped("reader", READER, &["octo/api"], &read_all),
+        outsider,
+        TokenSpec::scoped("metadata", METADATA_ONLY, &["octo/api"], &[]),
+        tiny,
+    ]
+}
+
+/// A config with a frozen clock (tests move time with `advance`).
+pub fn config(legacy_ghes: bool) -> EmulatorConfig {
+    EmulatorConfig {
+        time_factor: Some(0.0),
+        start_time: Some(START.parse().expect("valid start")),
+        tokens: tokens(),
+        rate_limit: 5_000,
+        legacy_ghes,
+        ..EmulatorConfig::new(scenario())
+    }
+}
+
+/// A running emulator and the checker every request goes through.
+pub struct Env<'c> {
+    /// The emulator.
+    pub emu: RunningEmulator,
+    /// The checker (shared across emulators of one test so coverage adds up).
+    pub checker: &'c Checker,
+}
+
+impl<'c> Env<'c> {
+    /// Starts an emulator (old-GHES dispatch when `legacy_ghes`).
+    pub async fn start(checker: &'c Checker, legacy_ghes: bool) -> Self {
+        let emu = Emulator::start(config(legacy_ghes))
+            .await
+            .expect("emulator starts");
+        Self { emu, checker }
+    }
+
+    /// A request with the full token and API 2022-11-28.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> Req<'_, 'c> {
+        Req {
+            env: self,
+            call: Call {
+                method,
+                path: path.to_owned(),
+                token: Some(FULL.to_owned()),
+                version: API_2022.to_owned(),
+                body: None,
+                headers: Vec::new(),
+            },
+        }
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Req<'_, 'c> {
+        self.req(reqwest::Method::GET, path)
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post(&self, path: &str, body: Value) -> Req<'_, 'c> {
+        self.req(reqwest::Method::POST, path).json(&body)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> Req<'_, 'c> {
+        self.req(reqwest::Method::DELETE, path)
+    }
+
+    /// Scripts a fault for the next matching request.
+    pub fn inject(&self, fault: orchestrate_emulator::ScriptedFault) {
+        self.emu.inject(fault);
+    }
+
+    /// Moves emulated time.
+    pub fn advance(&self, secs: u64) {
+        self.emu.advance(Duration::from_secs(secs));
+    }
+
+    /// Dispatches deploy.yml with run details; returns the run id.
+    pub async fn dispatch(&self, version: &str) -> u64 {
+        let answer = self
+            .post(
+                "/repos/octo/api/actions/workflows/deploy.yml/dispatches",
+                json!({ "ref": "main", "inputs": { "version": version, "orchestrate_id": "c1" },
+                        "return_run_details": true }),
+            )
+            .send()
+            .await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.body["workflow_run_id"]
+            .as_u64()
+            .expect("workflow_run_id")
+    }
+}
+
+/// A request being built.
+pub struct Req<'e, 'c> {
+    env: &'e Env<'c>,
+    call: Call,
+}
+
+impl Req<'_, '_> {
+    /// Sends `token` (or none).
+    #[must_use]
+    pub fn token(mut self, token: Option<&str>) -> Self {
+        self.call.token = token.map(str::to_owned);
+        self
+    }
+
+    /// Sends `X-GitHub-Api-Version: version`.
+    #[must_use]
+    pub fn version(mut self, version: &str) -> Self {
+        version.clone_into(&mut self.call.version);
+        self
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.call.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A JSON body.
+    #[must_use]
+    pub fn json(mut self, body: &Value) -> Self {
+        self.call.body = Some(serde_json::to_vec(body).expect("json"));
+        self
+    }
+
+    /// A raw (possibly malformed) body.
+    #[must_use]
+    pub fn raw(mut self, body: &str) -> Self {
+        self.call.body = Some(body.as_bytes().to_vec());
+        self
+    }
+
+    /// Sends and validates.
+    pub async fn send(self) -> Answer {
+        self.env
+            .checker
+            .send(self.env.emu.base_url(), &self.call)
+            .await
+    }
+
+    /// Sends, validates, and asserts the status.
+    pub async fn expect(self, status: u16) -> Answer {
+        let label = format!("{} {}", self.call.method, self.call.path);
+        let answer = self.send().await;
+        assert_eq!(
+            answer.status,
+            status,
+            "{label}: {}",
+            String::from_utf8_lossy(&answer.bytes)
+        );
+        answer
+    }
+}

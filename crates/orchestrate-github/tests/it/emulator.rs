@@ -1,0 +1,167 @@
+//! The GitHub layer against the emulator crate over HTTP: many concurrent dispatches with and
+//! without run details (every dispatch awaits its own run), a dispatch answered 502 after it
+//! created its run, and a secondary rate limit with `retry-after`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use orchestrate_emulator::{
+    Behaviour, Emulator, EmulatorConfig, Fault, RepoSpec, RunningEmulator, Scenario, ScriptedFault,
+    WorkflowSpec,
+};
+use orchestrate_github::{
+    Client, ClientConfig, Credentials, DispatchRequest, GitHub, PollPolicy, RetryPolicy,
+    RunWatcher, Secret, WatchTarget,
+};
+
+use crate::repo;
+
+async fn emulator(legacy_ghes: bool) -> RunningEmulator {
+    let workflow = WorkflowSpec::new("deploy.yml")
+        .input("version", true)
+        .input("orchestrate_id", false)
+        .run_name("deploy ${{ inputs.version }} [${{ inputs.orchestrate_id }}]")
+        .behaviour(Behaviour::timed(
+            Duration::from_secs(2),
+            Duration::from_secs(8),
+            "success",
+        ));
+    let scenario = Scenario::builder().repo(RepoSpec::new("acme/api").workflow(workflow));
+    let config = EmulatorConfig {
+        legacy_ghes,
+        time_factor: Some(20.0),
+        ..EmulatorConfig::new(scenario)
+    };
+    Emulator::start(config).await.expect("emulator starts")
+}
+
+fn client(url: &str) -> Client {
+    let mut config = ClientConfig::new(
+        url,
+        Credentials::Token(Secret::new(orchestrate_emulator::DEFAULT_TOKEN)),
+    );
+    config.retry = RetryPolicy {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(50),
+        ..RetryPolicy::default()
+    };
+    config.dispatch_lookup = Duration::from_secs(2);
+    config.dispatch_lookup_interval = Duration::from_millis(100);
+    Client::new(config).expect("client")
+}
+
+fn request(n: usize, correlate: bool) -> DispatchRequest {
+    DispatchRequest {
+        repo: repo(),
+        workflow: "deploy.yml".into(),
+        git_ref: "main".into(),
+        inputs: BTreeMap::from([("version".to_owned(), format!("1.0.{n}"))]),
+        correlate,
+    }
+}
+
+/// Dispatch 50 runs concurrently and await them all; every dispatch must get its own run.
+async fn fifty(emu: &RunningEmulator, correlate: bool) {
+    let github: Arc<dyn GitHub> = Arc::new(client(emu.base_url()));
+    let mut dispatches = tokio::task::JoinSet::new();
+    for n in 0..50 {
+        let github = github.clone();
+        dispatches.spawn(async move { (n, github.dispatch(&request(n, correlate)).await) });
+    }
+    let watcher = RunWatcher::spawn(github.clone(), PollPolicy::fast());
+    let mut handles = Vec::new();
+    while let Some(joined) = dispatches.join_next().await {
+        let (n, dispatched) = joined.expect("task");
+        let dispatched = dispatched.expect("dispatch succeeds");
+        let target = WatchTarget::from_dispatch(&dispatched, chrono::Duration::seconds(120))
+            .expect("identifiable");
+        handles.push((n, watcher.watch(target)));
+    }
+    let mut ids = BTreeSet::new();
+    for (n, handle) in handles {
+        let run = tokio::time::timeout(Duration::from_secs(30), handle.completed())
+            .await
+            .expect("in time")
+            .expect("completes");
+        assert!(run.succeeded(), "{run:?}");
+        assert!(
+            run.display_title.starts_with(&format!("deploy 1.0.{n} ")),
+            "run {} is not dispatch {n}: {}",
+            run.id,
+            run.display_title
+        );
+        ids.insert(run.id);
+    }
+    assert_eq!(ids.len(), 50, "every dispatch awaited its own run");
+    assert_eq!(emu.runs("acme/api").len(), 50);
+    // Awaiting is one list per tick for the repository, not one GET per run; 304s are free.
+    let requests = emu.requests();
+    let per_run = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path_only().starts_with("/repos/acme/api/actions/runs/"))
+        .count();
+    let lists = requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path_only() == "/repos/acme/api/actions/runs")
+        .count();
+    let not_modified = requests.iter().filter(|r| r.status == 304).count();
+    assert_eq!(per_run, 0, "no per-run GETs");
+    assert!(lists < 60, "{lists} list requests for 50 runs");
+    assert!(
+        not_modified > 0 || lists < 20,
+        "conditional requests answered 304"
+    );
+}
+
+#[tokio::test]
+async fn fifty_dispatches_with_run_details() {
+    let emu = emulator(false).await;
+    fifty(&emu, false).await;
+}
+
+#[tokio::test]
+async fn fifty_dispatches_on_old_ghes_by_correlation() {
+    let emu = emulator(true).await;
+    fifty(&emu, false).await;
+}
+
+#[tokio::test]
+async fn a_502_after_the_run_was_created_leaves_exactly_one_run() {
+    let emu = emulator(false).await;
+    emu.inject(ScriptedFault::new(
+        Some("POST"),
+        "/dispatches",
+        Fault::SucceedThen502,
+    ));
+    let dispatched = client(emu.base_url())
+        .dispatch(&request(1, true))
+        .await
+        .expect("the run is found");
+    let runs = emu.runs("acme/api");
+    assert_eq!(runs.len(), 1, "exactly one run exists");
+    assert_eq!(dispatched.run.map(|r| r.id), Some(runs[0].id));
+}
+
+#[tokio::test]
+async fn a_secondary_rate_limit_is_waited_out() {
+    let emu = emulator(false).await;
+    let github = client(emu.base_url());
+    let dispatched = github.dispatch(&request(1, false)).await.expect("dispatch");
+    let run_id = dispatched.run.expect("run details").id;
+    emu.inject(ScriptedFault::new(
+        Some("GET"),
+        "/actions/runs/",
+        Fault::SecondaryLimit {
+            status: 429,
+            retry_after: 1,
+        },
+    ));
+    let started = std::time::Instant::now();
+    let run = github
+        .get_run(&repo(), run_id)
+        .await
+        .expect("succeeds after waiting");
+    assert_eq!(run.id, run_id);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}

@@ -1,0 +1,233 @@
+//! `orchestrate rehearse [PLAN] --scenario S`: the whole release against the built-in
+//! emulator, with the scenario's durations (accelerated) and failures. No token, no network
+//! beyond 127.0.0.1. Prints the summary a real run would write, and exits like a real run.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use orchestrate_core::plan::Repo;
+use orchestrate_core::report;
+use orchestrate_emulator::{DEFAULT_TOKEN, Emulator, EmulatorConfig, RunningEmulator};
+use orchestrate_github::{
+    Client, ClientConfig, Credentials, DeploymentState, DeploymentStatusUpdate, GitHub,
+    NewDeployment, PollPolicy, RetryPolicy, Secret,
+};
+
+use super::Io;
+use crate::cli::{Format, RehearseArgs};
+use crate::engine::observe::{Lines, Live, Observer};
+use crate::engine::rehearsal::Rehearsal;
+use crate::engine::registry::deployment_environment;
+use crate::engine::{Engine, HealthRoute, Outcome, Pace, Release, session};
+use crate::env::Env;
+use crate::error::Failure;
+use crate::settings::{Given, Problems, Purpose, RawSettings, Settings, planfile};
+
+pub fn run(args: &RehearseArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> {
+    let rehearsal = Rehearsal::load(&args.scenario).map_err(|e| {
+        let mut problems = Problems::new();
+        problems.input("--scenario", e.to_string(), "use a built-in scenario name or a scenario file (see examples/scenarios/)");
+        Failure::BadInput(problems)
+    })?;
+    let label = args.plan.display().to_string();
+    let file = planfile::read(&args.plan, &label)?;
+    let settings = Settings::validate(&raw(args, &rehearsal, &file), &file, Purpose::Release)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let outcome = runtime.block_on(rehearse(&settings, &rehearsal, io))?;
+    let summary = report::summary::render(&outcome.report);
+    match args.format {
+        Format::Text => io.print(&summary).context("writing to stdout")?,
+        Format::Json => io
+            .print(&report::outputs::report_json(&outcome.report))
+            .context("writing to stdout")?,
+    }
+    for line in session::would_notify(&outcome.report, &settings) {
+        io.eprint(&format!("{line}\n")).context("writing to stderr")?;
+    }
+    if let Some(path) = &args.summary_file {
+        std::fs::write(path, io.masker.redact(&summary))
+            .with_context(|| format!("writing the summary to `{}`", path.display()))?;
+    }
+    if args.metrics {
+        let title = format!("Measurement: {} on scenario `{}`", settings.plan.name, rehearsal.name);
+        io.print(&format!("\n{}", outcome.metrics.render(&title)))
+            .context("writing to stdout")?;
+    }
+    session::end_failure(&outcome)
+}
+
+/// The release settings: command-line flags first, then the scenario's defaults.
+fn raw(args: &RehearseArgs, r: &Rehearsal, file: &planfile::PlanFile) -> RawSettings {
+    let environment = args
+        .env
+        .as_ref()
+        .map(|e| Given::flag("target_environment", "--env", e))
+        .or_else(|| r.release.environment.as_ref().map(|e| Given::input("target_environment", e)))
+        .or_else(|| {
+            file.loaded.plan.environments.keys().next().map(|e| Given::input("target_environment", e))
+        });
+    let versions = args
+        .versions
+        .as_ref()
+        .map(|v| Given::flag("versions", "--versions", v))
+        .or_else(|| r.versions_text().map(|v| Given::input("versions", v)));
+    RawSettings {
+        plan: Some(Given::flag("plan", "PLAN", file.label.clone())),
+        environment,
+        versions: versions.into_iter().collect(),
+        strategy: args
+            .strategy
+            .map(|s| Given::flag("deployment_strategy", "--strategy", s.as_str()))
+            .or_else(|| r.release.strategy.as_ref().map(|s| Given::input("deployment_strategy", s))),
+        timeout: args
+            .timeout
+            .as_ref()
+            .map(|t| Given::flag("timeout", "--timeout", t))
+            .or_else(|| r.release.timeout.as_ref().map(|t| Given::input("timeout", t))),
+        token: Some(Given::input("github_token", DEFAULT_TOKEN)),
+        ..RawSettings::default()
+    }
+}
+
+async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Outcome, Failure> {
+    let config = EmulatorConfig {
+        faults: r.faults.clone(),
+        tokens: r.tokens.clone(),
+        time_factor: Some(r.speed),
+        ..EmulatorConfig::new(r.scenario.clone())
+    };
+    let emulator = Emulator::start(config)
+        .await
+        .map_err(|e| Failure::Internal(anyhow::anyhow!("starting the emulator: {e}")))?;
+    seed(&emulator, settings, &r.deployed).await?;
+    let token = settings
+        .auth
+        .as_ref()
+        .map_or(DEFAULT_TOKEN.to_owned(), |a| match a {
+            crate::settings::Auth::Token(t) => t.expose().to_owned(),
+            crate::settings::Auth::App { .. } => DEFAULT_TOKEN.to_owned(),
+        });
+    let work = tempfile::tempdir().context("creating a directory for artifacts")?;
+    let engine = Engine {
+        github: Arc::new(fast_client(emulator.base_url(), &token)?),
+        http: crate::notify::http::client().context("building the HTTP client")?,
+        pace: Pace::scaled(r.speed, emulator.now()),
+        poll: PollPolicy::fast(),
+        health_route: HealthRoute::Emulator {
+            base_url: emulator.base_url().to_owned(),
+        },
+        work_dir: work.path().to_path_buf(),
+        skew: chrono::Duration::seconds(120),
+    };
+    let orchestrator = orchestrator_repo(settings, r);
+    let release = Release {
+        settings: settings.clone(),
+        orchestrator_ref: "main".to_owned(),
+        orchestrator,
+        run_url: None,
+    };
+    let names: Vec<String> = settings.release.iter().map(|(s, _)| s.to_owned()).collect();
+    io.eprint(&format!(
+        "rehearsing `{}` on scenario `{}` (emulator at {}, {}x speed)\n",
+        settings.plan.name,
+        r.name,
+        emulator.base_url(),
+        r.speed
+    ))
+    .context("writing to stderr")?;
+    let masker = io.masker.clone();
+    let result = if std::io::stderr().is_terminal() {
+        let mut live = Live::new(&names, masker);
+        crate::engine::execute(&engine, &release, &mut live as &mut dyn Observer).await
+    } else {
+        let mut lines = Lines::new(&mut io.err, masker, names.iter().map(String::as_str));
+        crate::engine::execute(&engine, &release, &mut lines).await
+    };
+    result.map_err(session::start_failure)
+}
+
+fn orchestrator_repo(settings: &Settings, r: &Rehearsal) -> Repo {
+    let from_name = |name: &str| {
+        let (owner, repo) = name.split_once('/')?;
+        Some(Repo {
+            owner: owner.to_owned(),
+            name: repo.to_owned(),
+        })
+    };
+    r.orchestrator
+        .as_deref()
+        .and_then(from_name)
+        .or_else(|| settings.plan.services.first().map(|s| s.repo.clone()))
+        .unwrap_or(Repo {
+            owner: "orchestrate".into(),
+            name: "release".into(),
+        })
+}
+
+/// A client tuned for the emulator: short backoffs and correlation lookups.
+pub fn fast_client(base_url: &str, token: &str) -> Result<Client, Failure> {
+    let mut config = ClientConfig::new(base_url, Credentials::Token(Secret::new(token)));
+    config.retry = RetryPolicy {
+        base: std::time::Duration::from_millis(50),
+        cap: std::time::Duration::from_secs(2),
+        ..RetryPolicy::default()
+    };
+    config.dispatch_lookup = std::time::Duration::from_secs(5);
+    config.dispatch_lookup_interval = std::time::Duration::from_millis(200);
+    Client::new(config).map_err(|e| Failure::Internal(anyhow::anyhow!("setting up the GitHub client: {e}")))
+}
+
+/// The registry's starting state: one successful deployment per `deployed` entry, written
+/// with a client of its own so the release's request counts stay its own.
+async fn seed(
+    emulator: &RunningEmulator,
+    settings: &Settings,
+    deployed: &BTreeMap<String, String>,
+) -> Result<(), Failure> {
+    let client = fast_client(emulator.base_url(), DEFAULT_TOKEN)?;
+    for (name, version) in deployed {
+        let Some(service) = settings.plan.service(name) else { continue };
+        let git_ref = match &service.trigger {
+            orchestrate_core::plan::Trigger::WorkflowDispatch { git_ref, .. } => git_ref.clone(),
+            orchestrate_core::plan::Trigger::RepositoryDispatch { .. } => "main".to_owned(),
+        };
+        let deployment = NewDeployment {
+            environment: deployment_environment(&settings.plan, service, &settings.environment),
+            git_ref,
+            task: orchestrate_github::deployments::TASK_DEPLOY.to_owned(),
+            payload: serde_json::json!({ "service": name, "version": version }),
+            description: Some(format!("{name} {version} (rehearsal's starting state)")),
+            production_environment: None,
+        };
+        let seeded = || async {
+            let id = client.create_deployment(&service.repo, &deployment).await?;
+            let status = DeploymentStatusUpdate {
+                state: DeploymentState::Success,
+                log_url: None,
+                environment_url: None,
+                description: Some("seeded".into()),
+            };
+            client.set_deployment_status(&service.repo, id, &status).await
+        };
+        // A scenario's random faults may hit the seeding too; a duplicate seeded deployment is
+        // harmless, so these writes may be retried.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match seeded().await {
+                Ok(()) => break,
+                Err(e) if attempt < 5 && !e.is_refusal() => {
+                    tracing::debug!(error = %e, "seeding the registry: retrying");
+                }
+                Err(e) => {
+                    return Err(Failure::Internal(anyhow::anyhow!(
+                        "seeding the registry for {name}: {e}"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,660 @@
+//! The event loop: feeds the scheduler events, executes the commands it returns as tasks, and
+//! turns what the tasks report (and the clocks: service deadlines, the release deadline, the
+//! bake) back into events, until the scheduler sends `Done`.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use orchestrate_core::dag::{Command, DoneReason, Event, Scheduler, SchedulerConfig, SkipReason};
+use orchestrate_core::plan::Service;
+use orchestrate_core::report::{
+    FailureDetail, HealthVerdict, RollbackOutcome, RollbackReport, TimelineEntry,
+};
+use orchestrate_github::{DeploymentId, Dispatched, RunSummary, RunWatcher};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use super::health::Gate;
+use super::observe::Observer;
+use super::prepare::Prepared;
+use super::registry::deployment_environment;
+use super::tasks::{self, Ctx, DeploymentSpec, Msg, Problem};
+use super::vars::{ReleaseVars, render_all, rollback_inputs};
+use super::{Engine, Outcome, Release, finish};
+
+/// A rollback that names no limit gets this long (emulated time).
+const DEFAULT_ROLLBACK_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+/// What the driver knows about one service of the release set.
+#[derive(Debug)]
+pub struct Svc {
+    pub spec: Service,
+    pub target: String,
+    pub dispatched_at: Option<Duration>,
+    pub settled_at: Option<Duration>,
+    pub dispatched: Option<Dispatched>,
+    pub run: Option<RunSummary>,
+    pub deployment: Option<DeploymentId>,
+    pub health: HealthVerdict,
+    pub failure: Option<FailureDetail>,
+    pub skipped: Option<SkipReason>,
+    /// A `Cancel` came before the run was known.
+    cancel_pending: bool,
+    task: Option<AbortHandle>,
+    /// Emulated time since the start when its own limit passes.
+    deadline: Option<Duration>,
+    /// GitHub's completion time of the run and when the driver noticed it.
+    pub detection: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+pub struct Driver<'a> {
+    pub engine: &'a Engine,
+    pub release: &'a Release,
+    pub prepared: Prepared,
+    pub scheduler: Scheduler,
+    pub svcs: BTreeMap<String, Svc>,
+    pub vars: ReleaseVars,
+    pub timeline: Vec<TimelineEntry>,
+    pub rollbacks: Vec<RollbackReport>,
+    pub refused: Option<String>,
+    pub bakes: Vec<(Duration, Duration)>,
+    ctx: Ctx,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    queue: VecDeque<Event>,
+    release_deadline: Option<Duration>,
+    done: Option<DoneReason>,
+    observer: &'a mut dyn Observer,
+}
+
+pub async fn drive(
+    engine: &Engine,
+    release: &Release,
+    prepared: Prepared,
+    observer: &mut dyn Observer,
+) -> Outcome {
+    let settings = &release.settings;
+    let members: BTreeSet<String> = settings.release.iter().map(|(s, _)| s.to_owned()).collect();
+    let config = SchedulerConfig::for_release(
+        &settings.plan,
+        &members,
+        settings.strategy,
+        settings.rollback_on_failure,
+    );
+    let scheduler = match Scheduler::new(config) {
+        Ok(s) => s,
+        // Plan validation rules out cycles and unknown needs; should it happen, nothing ran.
+        Err(e) => unreachable_graph(&e),
+    };
+    let targets: BTreeMap<String, String> = settings
+        .release
+        .iter()
+        .map(|(s, v)| (s.to_owned(), v.to_string()))
+        .collect();
+    let deployed_now: BTreeMap<String, String> = prepared
+        .deployed
+        .iter()
+        .filter_map(|(s, d)| Some((s.clone(), d.current.clone()?)))
+        .collect();
+    let vars = ReleaseVars::new(
+        &settings.plan,
+        &settings.environment,
+        &prepared.record.to_string(),
+        targets.clone(),
+        deployed_now,
+    );
+    let svcs = settings
+        .plan
+        .services
+        .iter()
+        .filter(|s| members.contains(&s.name))
+        .map(|s| {
+            let svc = Svc {
+                spec: s.clone(),
+                target: targets.get(&s.name).cloned().unwrap_or_default(),
+                dispatched_at: None,
+                settled_at: None,
+                dispatched: None,
+                run: None,
+                deployment: None,
+                health: if s.health.is_some() {
+                    HealthVerdict::NotChecked
+                } else {
+                    HealthVerdict::NoCheck
+                },
+                failure: None,
+                skipped: None,
+                cancel_pending: false,
+                task: None,
+                deadline: None,
+                detection: None,
+            };
+            (s.name.clone(), svc)
+        })
+        .collect();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let pace = engine.pace;
+    let ctx = Ctx {
+        github: Arc::clone(&engine.github),
+        watcher: Arc::new(RunWatcher::spawn(Arc::clone(&engine.github), engine.poll)),
+        tx,
+        skew: engine.skew,
+        now: Arc::new(move || pace.github_now()),
+    };
+    let mut driver = Driver {
+        engine,
+        release,
+        prepared,
+        scheduler,
+        svcs,
+        vars,
+        timeline: Vec::new(),
+        rollbacks: Vec::new(),
+        refused: None,
+        bakes: Vec::new(),
+        ctx,
+        rx,
+        queue: VecDeque::new(),
+        release_deadline: settings.timeout,
+        done: None,
+        observer,
+    };
+    driver.run().await;
+    finish::finish(driver).await
+}
+
+fn unreachable_graph(e: &orchestrate_core::dag::GraphError) -> ! {
+    // Validation guarantees an acyclic graph of known services; this is a bug, not bad input.
+    panic!("validated plan does not form a graph: {e}")
+}
+
+impl<'a> Driver<'a> {
+    pub fn done_reason(&self) -> Option<DoneReason> {
+        self.done
+    }
+
+    pub fn into_observer(self) -> &'a mut dyn Observer {
+        self.observer
+    }
+
+    fn now(&self) -> Duration {
+        self.engine.pace.now()
+    }
+
+    fn note(&mut self, service: Option<&str>, what: String) {
+        let at = self.now();
+        match service {
+            Some(s) => {
+                let (state, detail) = what.split_once(": ").unwrap_or((what.as_str(), ""));
+                self.observer.service(at, s, state, detail);
+            }
+            None => self.observer.release(at, &what),
+        }
+        self.timeline.push(TimelineEntry {
+            at: self.engine.pace.system_now(),
+            service: service.map(str::to_owned),
+            what,
+        });
+    }
+
+    async fn run(&mut self) {
+        self.note(None, format!(
+            "release {} to {} started ({} services)",
+            self.prepared.record,
+            self.release.settings.environment,
+            self.svcs.len()
+        ));
+        self.queue.push_back(Event::Start { now: self.now() });
+        let mut interrupted = false;
+        while self.done.is_none() {
+            self.pump();
+            if self.done.is_some() {
+                break;
+            }
+            let next = self.next_deadline();
+            let sleep = async {
+                match next {
+                    Some(at) => tokio::time::sleep_until(self.engine.pace.deadline(at)).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                msg = self.rx.recv() => match msg {
+                    Some(msg) => self.on_msg(msg),
+                    None => break,
+                },
+                () = sleep => self.on_deadlines(),
+                _ = tokio::signal::ctrl_c(), if !interrupted => {
+                    interrupted = true;
+                    self.note(None, "interrupted: cancelling the release".into());
+                    self.queue.push_back(Event::Abort { now: self.now() });
+                }
+            }
+        }
+        for svc in self.svcs.values_mut() {
+            if let Some(task) = svc.task.take() {
+                task.abort();
+            }
+        }
+    }
+
+    /// Feeds queued events to the scheduler and executes the commands, until both are empty.
+    fn pump(&mut self) {
+        while let Some(event) = self.queue.pop_front() {
+            tracing::debug!(%event, "scheduler event");
+            match self.scheduler.try_event(event) {
+                Ok(commands) => {
+                    for command in commands {
+                        tracing::debug!(%command, "scheduler command");
+                        self.execute(command);
+                    }
+                }
+                Err(why) => tracing::debug!(%why, "event ignored"),
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Duration> {
+        let services = self.svcs.iter().filter_map(|(name, svc)| {
+            let flying = self
+                .scheduler
+                .state(name)
+                .is_some_and(|s| s.in_flight() && s != orchestrate_core::dag::ServiceState::Cancelling);
+            svc.deadline.filter(|_| flying)
+        });
+        services.chain(self.release_deadline).min()
+    }
+
+    fn on_deadlines(&mut self) {
+        let now = self.now();
+        if let Some(limit) = self.release_deadline
+            && now >= limit
+        {
+            self.release_deadline = None;
+            self.note(None, format!(
+                "the release's time limit ({}) passed",
+                humantime::format_duration(limit)
+            ));
+            self.queue.push_back(Event::ReleaseTimeout { now });
+        }
+        let expired: Vec<String> = self
+            .svcs
+            .iter()
+            .filter(|(_, s)| s.deadline.is_some_and(|d| now >= d))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in expired {
+            if let Some(svc) = self.svcs.get_mut(&name) {
+                svc.deadline = None;
+                if svc.failure.is_none() {
+                    svc.failure = Some(detail("did not finish within its `timeout`"));
+                }
+            }
+            self.note(Some(&name), "timed out: its own time limit passed".into());
+            self.queue.push_back(Event::TimedOut { service: name, now });
+        }
+    }
+
+    fn execute(&mut self, command: Command) {
+        let now = self.now();
+        match command {
+            Command::Dispatch { service } => self.dispatch(&service, now),
+            Command::Await { service } => self.await_run(&service),
+            Command::Check { service } => self.check(&service, now),
+            Command::Bake { until } => {
+                self.bakes.push((now, until));
+                self.note(None, format!(
+                    "canary verified; baking for {}",
+                    humantime::format_duration(Duration::from_secs(until.saturating_sub(now).as_secs()))
+                ));
+                let (pace, tx) = (self.engine.pace, self.ctx.tx.clone());
+                tokio::spawn(async move {
+                    pace.sleep(until.saturating_sub(pace.now())).await;
+                    let _ = tx.send(Msg::Tick);
+                });
+            }
+            Command::Cancel { service } => self.cancel(&service, now),
+            Command::Skip { service, reason } => {
+                let why = match &reason {
+                    SkipReason::NeedFailed { failed } => format!("skipped: needs {failed}, which failed"),
+                    SkipReason::Stopped => "skipped: the release stopped".to_owned(),
+                };
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.skipped = Some(reason);
+                }
+                self.note(Some(&service), why);
+            }
+            Command::Rollback { service } => self.rollback(&service, now),
+            Command::Halt { service } => {
+                self.rollbacks.push(RollbackReport {
+                    service: service.clone(),
+                    to_version: None,
+                    run: None,
+                    outcome: RollbackOutcome::Refused,
+                    reason: Some("irreversible: halted, left as deployed".into()),
+                });
+                self.note(Some(&service), "halted: irreversible, left as deployed".into());
+            }
+            Command::Done { status, reason } => {
+                self.done = Some(reason);
+                self.note(None, format!("release {}", status.as_str()));
+            }
+        }
+    }
+
+    fn dispatch(&mut self, name: &str, now: Duration) {
+        let vars = self.vars.for_deploy(name);
+        let Some(svc) = self.svcs.get_mut(name) else { return };
+        svc.dispatched_at = Some(now);
+        svc.deadline = svc.spec.timeout.map(|t| now + t);
+        let inputs = match render_all(&svc.spec.inputs, &vars) {
+            Ok(inputs) => inputs,
+            Err(why) => {
+                svc.failure = Some(detail(&format!("not dispatched: {why}")));
+                self.note(Some(name), format!("failed: not dispatched, {why}"));
+                self.queue.push_back(Event::RunFinished { service: name.to_owned(), success: false, now });
+                return;
+            }
+        };
+        let (github, tx, spec) = (Arc::clone(&self.ctx.github), self.ctx.tx.clone(), svc.spec.clone());
+        let handle = tokio::spawn(async move {
+            let result = tasks::dispatch(&github, &spec, None, inputs).await;
+            let _ = tx.send(Msg::Dispatched { service: spec.name.clone(), result });
+        });
+        svc.task = Some(handle.abort_handle());
+        let version = svc.target.clone();
+        self.note(Some(name), format!("dispatching: {version}"));
+    }
+
+    fn await_run(&mut self, name: &str) {
+        let settings = &self.release.settings;
+        let Some(svc) = self.svcs.get_mut(name) else { return };
+        let Some(dispatched) = svc.dispatched.clone() else { return };
+        let deployment = DeploymentSpec {
+            environment: deployment_environment(&settings.plan, &svc.spec, &settings.environment),
+            git_ref: match &svc.spec.trigger {
+                orchestrate_core::plan::Trigger::WorkflowDispatch { git_ref, .. } => git_ref.clone(),
+                orchestrate_core::plan::Trigger::RepositoryDispatch { .. } => "HEAD".to_owned(),
+            },
+            version: svc.target.clone(),
+            release_id: self.prepared.record.to_string(),
+        };
+        let handle = tokio::spawn(tasks::await_run(
+            self.ctx.clone(),
+            svc.spec.clone(),
+            dispatched,
+            deployment,
+            self.engine.work_dir.clone(),
+        ));
+        svc.task = Some(handle.abort_handle());
+    }
+
+    fn check(&mut self, name: &str, now: Duration) {
+        let vars = self.vars.for_deploy(name);
+        let settings = &self.release.settings;
+        let env_timeout = settings
+            .plan
+            .environments
+            .get(&settings.environment)
+            .map_or(Duration::from_secs(60), |e| e.health_timeout);
+        let Some(svc) = self.svcs.get_mut(name) else { return };
+        let Some(health) = &svc.spec.health else { return };
+        match Gate::new(name, health, &vars, env_timeout, &self.engine.health_route) {
+            Ok(gate) => {
+                let (http, pace, tx) = (self.engine.http.clone(), self.engine.pace, self.ctx.tx.clone());
+                let url = gate.url.clone();
+                let handle = tokio::spawn(async move {
+                    let verdict = gate.run(&http, &pace).await;
+                    let _ = tx.send(Msg::Health { service: gate.service.clone(), verdict });
+                });
+                svc.task = Some(handle.abort_handle());
+                self.note(Some(name), format!("checking health: {url}"));
+            }
+            Err(why) => {
+                svc.health = HealthVerdict::Failed { attempts: 0, reason: why.clone() };
+                self.queue.push_back(Event::HealthVerdict { service: name.to_owned(), ok: false, now });
+            }
+        }
+    }
+
+    fn cancel(&mut self, name: &str, now: Duration) {
+        let Some(svc) = self.svcs.get_mut(name) else { return };
+        if let Some(task) = svc.task.take() {
+            task.abort();
+        }
+        let checking = svc.run.as_ref().is_some_and(RunSummary::succeeded);
+        match (&svc.dispatched, checking) {
+            // The run is done; only the health gate was going: stopping it is the cancel.
+            (_, true) => self.queue.push_back(Event::Cancelled { service: name.to_owned(), now }),
+            (Some(dispatched), false) => {
+                let handle = tokio::spawn(tasks::cancel(self.ctx.clone(), svc.spec.clone(), dispatched.clone()));
+                svc.task = Some(handle.abort_handle());
+            }
+            // Dispatch in flight: cancel once it answers.
+            (None, false) if svc.dispatched_at.is_some() && svc.failure.is_none() => svc.cancel_pending = true,
+            (None, false) => self.queue.push_back(Event::Cancelled { service: name.to_owned(), now }),
+        }
+        self.note(Some(name), "cancelling".into());
+    }
+
+    fn rollback(&mut self, name: &str, now: Duration) {
+        let settings = &self.release.settings;
+        let previous = self.prepared.deployed.get(name).and_then(|d| d.current.clone());
+        let Some(svc) = self.svcs.get(name) else { return };
+        let refuse = |outcome: RollbackOutcome, reason: String| (outcome, reason);
+        let decision = match &previous {
+            None => Err(refuse(RollbackOutcome::NoPrevious, "no previous version in the registry".into())),
+            Some(prev) => self.rollback_allowed(name, prev).map_err(|r| refuse(RollbackOutcome::Refused, r)),
+        };
+        let prepared = decision.and_then(|()| {
+            let prev = previous.clone().unwrap_or_default();
+            rollback_inputs(&svc.spec, &self.vars, &prev).map_err(|e| refuse(RollbackOutcome::Failed, e))
+        });
+        match prepared {
+            Err((outcome, reason)) => {
+                self.note(Some(name), format!("rollback {}: {reason}", outcome_word(&outcome)));
+                self.rollbacks.push(RollbackReport {
+                    service: name.to_owned(),
+                    to_version: previous,
+                    run: None,
+                    outcome: outcome.clone(),
+                    reason: Some(reason),
+                });
+                self.queue.push_back(Event::RollbackFinished { service: name.to_owned(), outcome, now });
+            }
+            Ok((workflow, inputs)) => {
+                let limit = svc.spec.timeout.or(settings.timeout).unwrap_or(DEFAULT_ROLLBACK_LIMIT);
+                let limit = self.engine.pace.to_real(limit);
+                tokio::spawn(tasks::rollback(self.ctx.clone(), svc.spec.clone(), workflow, inputs, limit));
+                let to = previous.unwrap_or_default();
+                self.note(Some(name), format!("rolling back: to {to}"));
+            }
+        }
+    }
+
+    /// Rolling `name` back to `previous` must not break an irreversible service that stays:
+    /// one deployed by this release, or one outside it that is deployed.
+    fn rollback_allowed(&self, name: &str, previous: &str) -> Result<(), String> {
+        let Ok(version) = semver::Version::parse(previous.trim_start_matches('v')) else {
+            return Ok(());
+        };
+        let plan = &self.release.settings.plan;
+        let irreversible = plan
+            .services
+            .iter()
+            .filter(|s| s.irreversible && !s.requires.is_empty())
+            .filter(|s| match self.scheduler.status(&s.name) {
+                Some(status) => status.deployed,
+                None => self.prepared.deployed.get(&s.name).is_some_and(|d| d.current.is_some()),
+            })
+            .map(|s| (s.name.clone(), s.requires.clone()))
+            .collect();
+        orchestrate_core::dag::compat::rollback_allowed(name, &version, &irreversible)
+            .map_err(|e| e.to_string())
+    }
+
+    fn on_msg(&mut self, msg: Msg) {
+        let now = self.now();
+        match msg {
+            Msg::Dispatched { service, result } => self.on_dispatched(&service, result, now),
+            Msg::RunKnown { service, run } => {
+                self.vars.set_run(&service, run.id, &run.html_url);
+                self.note(Some(&service), format!("running: {}", run.html_url));
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.run = Some(run);
+                }
+            }
+            Msg::DeploymentCreated { service, id } => {
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.deployment = Some(id);
+                }
+            }
+            Msg::RunDone { service, run, noticed, failure, artifacts } => {
+                self.vars.set_run(&service, run.id, &run.html_url);
+                for (name, fields) in &artifacts {
+                    self.vars.set_artifact(&service, name, fields);
+                }
+                let success = run.succeeded();
+                let text = match &failure {
+                    Some(f) => format!("failed: {}", f.message),
+                    None if success => "run succeeded".to_owned(),
+                    None => format!("failed: concluded {}", run.conclusion.as_deref().unwrap_or("?")),
+                };
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.detection = Some((run.updated_at, noticed));
+                    svc.task = None;
+                    if !success || svc.spec.health.is_none() {
+                        svc.settled_at = Some(now);
+                    }
+                    if !success {
+                        svc.failure = failure.or_else(|| Some(detail(&text)));
+                    }
+                    svc.run = Some(run);
+                }
+                self.note(Some(&service), text);
+                self.queue.push_back(Event::RunFinished { service, success, now });
+            }
+            Msg::AwaitFailed { service, problem } => {
+                self.fail_run(&service, &problem, now);
+            }
+            Msg::Health { service, verdict } => {
+                let ok = matches!(verdict, HealthVerdict::Passed { .. });
+                let text = match &verdict {
+                    HealthVerdict::Passed { attempts } => format!("verified: healthy after {}", plural(*attempts, "check")),
+                    HealthVerdict::Failed { reason, .. } => format!("failed: health check, {reason}"),
+                    _ => "health not checked".into(),
+                };
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.task = None;
+                    svc.settled_at = Some(now);
+                    if let HealthVerdict::Failed { reason, .. } = &verdict {
+                        svc.failure = Some(detail(&format!("health check failed: {reason}")));
+                    }
+                    svc.health = verdict;
+                }
+                self.note(Some(&service), text);
+                self.queue.push_back(Event::HealthVerdict { service, ok, now });
+            }
+            Msg::Tick => self.queue.push_back(Event::Tick { now }),
+            Msg::CancelDone { service, succeeded } => {
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.task = None;
+                    svc.settled_at.get_or_insert(now);
+                }
+                match succeeded {
+                    Some(run) => {
+                        self.note(Some(&service), "run had already succeeded".into());
+                        if let Some(svc) = self.svcs.get_mut(&service) {
+                            svc.run = Some(run);
+                        }
+                        self.queue.push_back(Event::RunFinished { service, success: true, now });
+                    }
+                    None => {
+                        self.note(Some(&service), "cancelled".into());
+                        self.queue.push_back(Event::Cancelled { service, now });
+                    }
+                }
+            }
+            Msg::RollbackDone { service, outcome, run, reason } => {
+                let word = outcome_word(&outcome);
+                let link = run.as_ref().map(|r| r.url.clone()).unwrap_or_default();
+                self.note(Some(&service), format!("{word}: {}", reason.clone().unwrap_or(link)));
+                self.rollbacks.push(RollbackReport {
+                    service: service.clone(),
+                    to_version: self.prepared.deployed.get(&service).and_then(|d| d.current.clone()),
+                    run,
+                    outcome: outcome.clone(),
+                    reason,
+                });
+                self.queue.push_back(Event::RollbackFinished { service, outcome, now });
+            }
+        }
+    }
+
+    fn on_dispatched(&mut self, name: &str, result: Result<Dispatched, Problem>, now: Duration) {
+        let Some(svc) = self.svcs.get_mut(name) else { return };
+        svc.task = None;
+        match result {
+            Ok(dispatched) => {
+                svc.dispatched = Some(dispatched.clone());
+                let pending = std::mem::take(&mut svc.cancel_pending);
+                if let Some(run) = &dispatched.run {
+                    let url = run.html_url.clone();
+                    self.vars.set_run(name, run.id, &url);
+                    self.note(Some(name), format!("dispatched: {url}"));
+                } else {
+                    self.note(Some(name), "dispatched: run to be found by correlation id".into());
+                }
+                self.queue.push_back(Event::Dispatched { service: name.to_owned(), now });
+                if pending {
+                    let Some(svc) = self.svcs.get_mut(name) else { return };
+                    let handle = tokio::spawn(tasks::cancel(self.ctx.clone(), svc.spec.clone(), dispatched));
+                    svc.task = Some(handle.abort_handle());
+                }
+            }
+            Err(problem) => {
+                if std::mem::take(&mut svc.cancel_pending) {
+                    self.queue.push_back(Event::Cancelled { service: name.to_owned(), now });
+                } else {
+                    self.fail_run(name, &problem, now);
+                }
+            }
+        }
+    }
+
+    fn fail_run(&mut self, name: &str, problem: &Problem, now: Duration) {
+        if problem.refusal && self.refused.is_none() {
+            self.refused = Some(problem.message.clone());
+        }
+        if let Some(svc) = self.svcs.get_mut(name) {
+            svc.task = None;
+            svc.settled_at = Some(now);
+            svc.failure = Some(detail(&problem.message));
+        }
+        self.note(Some(name), format!("failed: {}", problem.message));
+        self.queue.push_back(Event::RunFinished { service: name.to_owned(), success: false, now });
+    }
+}
+
+fn detail(message: &str) -> FailureDetail {
+    FailureDetail {
+        job: None,
+        step: None,
+        job_url: None,
+        message: message.to_owned(),
+    }
+}
+
+fn plural(n: u32, word: &str) -> String {
+    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+}
+
+fn outcome_word(o: &RollbackOutcome) -> &'static str {
+    match o {
+        RollbackOutcome::Succeeded => "rolled back",
+        RollbackOutcome::Failed => "rollback failed",
+        RollbackOutcome::Refused => "rollback refused",
+        RollbackOutcome::NoPrevious => "not rolled back",
+    }
+}

@@ -1,0 +1,153 @@
+//! Health gates (SPEC §6): GET the rendered URL until the answer shows the new version serving
+//! (`health::judge`), every `interval`, until the gate's timeout. In a rehearsal the request
+//! goes to the emulator's `/_health/<service>` instead of the plan's host (see [`HealthRoute`]).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use orchestrate_core::health::{Expectation, judge};
+use orchestrate_core::plan::{Health, Vars};
+use orchestrate_core::report::HealthVerdict;
+
+use super::pace::Pace;
+
+/// Where health checks go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthRoute {
+    /// The rendered URL of the plan.
+    Direct,
+    /// A rehearsal: every service's check goes to `<base>/_health/<service>`, whose behaviour
+    /// the scenario's `health:` entries script. The plan's URL is still rendered (and logged)
+    /// so a template error shows as it would for real.
+    Emulator { base_url: String },
+}
+
+impl HealthRoute {
+    pub fn url(&self, service: &str, rendered: &str) -> String {
+        match self {
+            HealthRoute::Direct => rendered.to_owned(),
+            HealthRoute::Emulator { base_url } => {
+                format!("{}/_health/{service}", base_url.trim_end_matches('/'))
+            }
+        }
+    }
+}
+
+/// One gate, ready to run: URL and expectations rendered.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub service: String,
+    pub url: String,
+    pub expect: Expectation,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+impl Gate {
+    /// Renders `health` for `service`; `env_timeout` is the environment's `health_timeout`.
+    pub fn new(
+        service: &str,
+        health: &Health,
+        vars: &Vars,
+        env_timeout: Duration,
+        route: &HealthRoute,
+    ) -> Result<Gate, String> {
+        let rendered = health
+            .url
+            .render(vars)
+            .map_err(|e| format!("health url: {e}"))?;
+        let json = health
+            .expect_json
+            .iter()
+            .map(|(k, t)| {
+                t.render(vars)
+                    .map(|v| (k.clone(), v))
+                    .map_err(|e| format!("health expectation `{k}`: {e}"))
+            })
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        Ok(Gate {
+            service: service.to_owned(),
+            url: route.url(service, &rendered),
+            expect: Expectation {
+                status: health.expect_status,
+                json,
+            },
+            interval: health.interval.max(Duration::from_millis(100)),
+            timeout: health.timeout.unwrap_or(env_timeout),
+        })
+    }
+
+    /// Checks until the answer passes or the timeout (emulated time) is spent. A check is made
+    /// at least once, and once more at the deadline.
+    pub async fn run(&self, http: &reqwest::Client, pace: &Pace) -> HealthVerdict {
+        let start = pace.now();
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let reason = match self.check_once(http, pace).await {
+                Ok(()) => return HealthVerdict::Passed { attempts },
+                Err(reason) => reason,
+            };
+            let spent = pace.now().saturating_sub(start);
+            if spent >= self.timeout {
+                return HealthVerdict::Failed {
+                    attempts,
+                    reason: format!(
+                        "{reason} (after {attempts} checks in {})",
+                        humantime::format_duration(round_secs(self.timeout))
+                    ),
+                };
+            }
+            tracing::debug!(service = %self.service, attempt = attempts, %reason, "health check not passing yet");
+            pace.sleep(self.interval.min(self.timeout - spent)).await;
+        }
+    }
+
+    async fn check_once(&self, http: &reqwest::Client, pace: &Pace) -> Result<(), String> {
+        // One answer may take at most an interval (real time at least a second).
+        let limit = pace.to_real(self.interval).max(Duration::from_secs(1));
+        let response = tokio::time::timeout(limit, http.get(&self.url).send())
+            .await
+            .map_err(|_| "no answer in time".to_owned())?
+            .map_err(|e| format!("request failed: {}", without_url(&e)))?;
+        let status = response.status().as_u16();
+        let body = tokio::time::timeout(limit, response.text())
+            .await
+            .map_err(|_| "body not received in time".to_owned())?
+            .unwrap_or_default();
+        judge(&self.expect, status, &body)
+    }
+}
+
+fn round_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs())
+}
+
+/// reqwest errors print the URL; a health URL may carry a token in its query, so it is left out.
+fn without_url(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    kind.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_emulator_route_replaces_the_host_by_service() {
+        let route = HealthRoute::Emulator {
+            base_url: "http://127.0.0.1:9/".into(),
+        };
+        assert_eq!(
+            route.url("backend", "https://api.example/health"),
+            "http://127.0.0.1:9/_health/backend"
+        );
+        assert_eq!(HealthRoute::Direct.url("b", "https://x/h"), "https://x/h");
+    }
+}

@@ -1,0 +1,156 @@
+//! The release-set record and, for environments with `lock: true`, the lease it carries.
+//!
+//! Every release records itself as a `deploy:release-set` deployment in the orchestrator's
+//! repository (status `in_progress`, then `success`/`failure`). With `lock: true` the record
+//! also carries `lease_expires_at`: while a record of another release is still `in_progress`
+//! (or has no status yet) and its lease has not expired, the environment is locked and the
+//! release stops before dispatching anything. A killed job leaves its record `in_progress`;
+//! the expiry (the release's timeout plus a margin) frees the environment anyway.
+//!
+//! Two releases starting together both write their record and then read the list again: the
+//! one with the lower deployment id keeps the lease, the other marks its record `error` and
+//! stops. GitHub assigns deployment ids in creation order, so both reach the same verdict.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use orchestrate_github::{
+    DeploymentId, DeploymentState, DeploymentStatusUpdate, GitHub, ReleaseSet, ReleaseSetRecord,
+    Repo,
+};
+
+/// Release sets read when looking for a live lease.
+const LOOKBACK: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    #[error(
+        "environment `{environment}` is locked by release {holder} (deployment {deployment}) until {until}; wait for it to finish, or mark that release-set deployment `inactive` if its job was killed"
+    )]
+    Held {
+        environment: String,
+        holder: String,
+        deployment: DeploymentId,
+        until: String,
+    },
+    #[error(transparent)]
+    GitHub(#[from] orchestrate_github::Error),
+}
+
+fn live<'a>(
+    records: &'a [ReleaseSetRecord],
+    now: DateTime<Utc>,
+    mine: &str,
+) -> impl Iterator<Item = (&'a ReleaseSetRecord, &'a ReleaseSet, DateTime<Utc>)> {
+    records.iter().filter_map(move |r| {
+        let set = r.set.as_ref()?;
+        let until = set.lease_expires_at?;
+        let open = matches!(r.state.as_deref(), None | Some("queued" | "pending" | "in_progress"));
+        (open && until > now && set.release_id != mine).then_some((r, set, until))
+    })
+}
+
+fn held(environment: &str, record: &ReleaseSetRecord, set: &ReleaseSet, until: DateTime<Utc>) -> LeaseError {
+    LeaseError::Held {
+        environment: environment.to_owned(),
+        holder: set.release_id.clone(),
+        deployment: record.deployment_id,
+        until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
+}
+
+/// Records `set` (status `in_progress`), taking the lease first when `set.lease_expires_at` is
+/// set. Returns the record's deployment id: the release's id.
+pub async fn record(
+    github: &Arc<dyn GitHub>,
+    repo: &Repo,
+    set: &ReleaseSet,
+    now: DateTime<Utc>,
+) -> Result<DeploymentId, LeaseError> {
+    let locking = set.lease_expires_at.is_some();
+    if locking {
+        let records = github.release_sets(repo, &set.environment, LOOKBACK).await?;
+        if let Some((r, s, until)) = live(&records, now, &set.release_id).next() {
+            return Err(held(&set.environment, r, s, until));
+        }
+    }
+    let id = github.record_release_set(repo, set).await?;
+    let update = |state, description: &str| DeploymentStatusUpdate {
+        state,
+        log_url: None,
+        environment_url: None,
+        description: Some(description.to_owned()),
+    };
+    if locking {
+        let records = github.release_sets(repo, &set.environment, LOOKBACK).await?;
+        let earlier = live(&records, now, &set.release_id)
+            .filter(|(r, _, _)| r.deployment_id < id)
+            .min_by_key(|(r, _, _)| r.deployment_id);
+        if let Some((r, s, until)) = earlier {
+            let lost = update(DeploymentState::Error, "another release took the lock first");
+            github.set_deployment_status(repo, id, &lost).await?;
+            return Err(held(&set.environment, r, s, until));
+        }
+    }
+    let started = update(DeploymentState::InProgress, "release in progress");
+    github.set_deployment_status(repo, id, &started).await?;
+    Ok(id)
+}
+
+/// Sets the record's final status, which also frees the lease.
+pub async fn finish(
+    github: &Arc<dyn GitHub>,
+    repo: &Repo,
+    id: DeploymentId,
+    succeeded: bool,
+    description: &str,
+    log_url: Option<String>,
+) -> Result<(), orchestrate_github::Error> {
+    let update = DeploymentStatusUpdate {
+        state: if succeeded {
+            DeploymentState::Success
+        } else {
+            DeploymentState::Failure
+        },
+        log_url,
+        environment_url: None,
+        description: Some(description.to_owned()),
+    };
+    github.set_deployment_status(repo, id, &update).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record_of(id: u64, release: &str, state: Option<&str>, until: Option<i64>) -> ReleaseSetRecord {
+        ReleaseSetRecord {
+            deployment_id: id,
+            created_at: DateTime::UNIX_EPOCH,
+            state: state.map(str::to_owned),
+            set: Some(ReleaseSet {
+                release_id: release.to_owned(),
+                environment: "production".into(),
+                git_ref: "main".into(),
+                members: Vec::new(),
+                lease_expires_at: until.and_then(|s| DateTime::from_timestamp(s, 0)),
+            }),
+        }
+    }
+
+    #[test]
+    fn only_open_unexpired_leases_of_other_releases_are_live() {
+        let now = DateTime::from_timestamp(1_000, 0).expect("valid");
+        let records = vec![
+            record_of(1, "old", Some("in_progress"), Some(900)),   // expired
+            record_of(2, "done", Some("success"), Some(5_000)),    // finished
+            record_of(3, "nolock", Some("in_progress"), None),     // not locking
+            record_of(4, "mine", Some("in_progress"), Some(5_000)),
+            record_of(5, "other", None, Some(5_000)),
+        ];
+        let ids: Vec<u64> = live(&records, now, "mine").map(|(r, _, _)| r.deployment_id).collect();
+        assert_eq!(ids, [5]);
+        let err = held("production", &records[4], records[4].set.as_ref().expect("set"), DateTime::from_timestamp(5_000, 0).expect("valid"));
+        assert!(err.to_string().contains("locked by release other (deployment 5)"), "{err}");
+    }
+}

@@ -1,0 +1,121 @@
+//! The release engine: takes validated [`Settings`], reads the registry, checks compatibility,
+//! takes the environment's lock, records the release set, then drives the core's scheduler
+//! on tokio: every command it returns (dispatch, await, health check, bake, cancel, rollback)
+//! runs as a task whose result comes back as the scheduler's next event. It ends with the
+//! deployment statuses, the release set's status and a [`RunReport`].
+//!
+//! Layout: `prepare` (registry, compatibility, lock) → `driver` (the event loop) with `tasks`
+//! (the async work of each command) → `finish` (statuses and the report). Time goes through
+//! [`pace::Pace`] so a rehearsal on the accelerated emulator keeps the plan's timings.
+
+pub mod health;
+pub mod lease;
+pub mod metrics;
+pub mod observe;
+pub mod pace;
+pub mod registry;
+pub mod rehearsal;
+pub mod session;
+pub mod vars;
+
+mod driver;
+mod finish;
+mod prepare;
+mod tasks;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use orchestrate_core::report::RunReport;
+use orchestrate_github::{GitHub, PollPolicy, Repo};
+
+pub use health::HealthRoute;
+pub use metrics::Metrics;
+pub use observe::Observer;
+pub use pace::Pace;
+
+use crate::settings::Settings;
+
+/// What is released, and where it is recorded.
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub settings: Settings,
+    /// The repository the release set is recorded in (the orchestrating repository).
+    pub orchestrator: Repo,
+    /// The ref of the release-set deployment there.
+    pub orchestrator_ref: String,
+    /// The orchestrating workflow run, when there is one.
+    pub run_url: Option<String>,
+}
+
+/// How the engine reaches the world.
+pub struct Engine {
+    pub github: Arc<dyn GitHub>,
+    /// For health checks (no GitHub token on it).
+    pub http: reqwest::Client,
+    pub pace: Pace,
+    pub poll: PollPolicy,
+    pub health_route: HealthRoute,
+    /// Artifacts are unpacked below it.
+    pub work_dir: PathBuf,
+    /// Clock skew allowed between us and GitHub when matching runs by creation time.
+    pub skew: chrono::Duration,
+}
+
+/// How a release ended, for the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    Succeeded,
+    /// A run, a health gate or a rollback failed (exit 1).
+    Failed,
+    /// A service's or the release's time limit passed (exit 4).
+    TimedOut,
+    /// Stopped by the user (exit 1).
+    Cancelled,
+    /// GitHub refused a request during the release (exit 3); the message has the remedy.
+    Refused(String),
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub report: RunReport,
+    pub end: End,
+    pub metrics: Metrics,
+}
+
+/// Why a release did not start. Nothing was dispatched.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// `requires` ranges violated (exit 2).
+    #[error("incompatible release: {}", .0.join("; "))]
+    Incompatible(Vec<String>),
+    /// GitHub refused a registry read or the release-set record (exit 3).
+    #[error("{0}")]
+    Refused(String),
+    /// The environment is locked by another release (exit 1).
+    #[error(transparent)]
+    Locked(lease::LeaseError),
+    /// GitHub could not be reached or answered unexpectedly (exit 5).
+    #[error("{0}")]
+    GitHub(String),
+}
+
+impl StartError {
+    fn from_github(err: &orchestrate_github::Error) -> StartError {
+        if err.is_refusal() {
+            StartError::Refused(err.to_string())
+        } else {
+            StartError::GitHub(err.to_string())
+        }
+    }
+}
+
+/// Runs the release to its end.
+pub async fn execute(
+    engine: &Engine,
+    release: &Release,
+    observer: &mut dyn Observer,
+) -> Result<Outcome, StartError> {
+    let prepared = prepare::prepare(engine, release, observer).await?;
+    Ok(driver::drive(engine, release, prepared, observer).await)
+}

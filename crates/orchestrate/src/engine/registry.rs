@@ -1,0 +1,83 @@
+//! The version registry (SPEC §6) as the driver reads it: what each service of the plan has
+//! deployed in the environment before the release, and the GitHub environment name its
+//! deployments use.
+//!
+//! Deployments belong to a repository, and one repository may ship several services (the KMP
+//! repository ships android, ios, web and desktop). A service alone in its repository records
+//! its deployments in the plan's environment (`staging`); a service sharing its repository
+//! records them in `<environment>/<service>` (`staging/web`), so each keeps its own history.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use orchestrate_core::plan::{Plan, Service};
+use orchestrate_github::GitHub;
+
+/// What the registry says about one service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deployed {
+    /// The version deployed now.
+    pub current: Option<String>,
+    /// The version deployed before that.
+    pub previous: Option<String>,
+}
+
+/// The GitHub environment a service's deployments are recorded in.
+pub fn deployment_environment(plan: &Plan, service: &Service, environment: &str) -> String {
+    let sharing = plan.services.iter().filter(|s| s.repo == service.repo).count() > 1;
+    if sharing {
+        format!("{environment}/{}", service.name)
+    } else {
+        environment.to_owned()
+    }
+}
+
+/// Reads every service of the plan (in the release set or not), concurrently.
+pub async fn lookup(
+    github: &Arc<dyn GitHub>,
+    plan: &Plan,
+    environment: &str,
+) -> Result<BTreeMap<String, Deployed>, orchestrate_github::Error> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for service in &plan.services {
+        let github = Arc::clone(github);
+        let repo = service.repo.clone();
+        let env = deployment_environment(plan, service, environment);
+        let name = service.name.clone();
+        tasks.spawn(async move {
+            let history = github.deployed_versions(&repo, &env).await;
+            (name, history)
+        });
+    }
+    let mut out = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((name, history)) = joined else {
+            continue;
+        };
+        let history = history?;
+        out.insert(
+            name,
+            Deployed {
+                current: history.current.and_then(|d| d.version),
+                previous: history.previous.and_then(|d| d.version),
+            },
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orchestrate_core::plan::load;
+
+    #[test]
+    fn services_sharing_a_repository_get_their_own_environment() {
+        let text = "version: 1\nname: p\nenvironments: {staging: {}}\nservices:\n  api: {repo: a/be, workflow: d.yml}\n  web: {repo: a/kmp, workflow: w.yml}\n  ios: {repo: a/kmp, workflow: i.yml}\n";
+        let plan = load("p.yml", text).expect("valid").plan;
+        let env = |s: &str| deployment_environment(&plan, plan.service(s).expect("service"), "staging");
+        assert_eq!(env("api"), "staging");
+        assert_eq!(env("web"), "staging/web");
+        assert_eq!(env("ios"), "staging/ios");
+    }
+}

@@ -1,0 +1,156 @@
+//! What `run`, `action` and `rehearse` share around the engine: the GitHub client, the exit
+//! code of an outcome, notifications, and the log of a finished release (a `::group::` per
+//! service, `::error` annotations naming the failed job and step).
+
+use std::io::Write;
+use std::sync::Arc;
+
+use orchestrate_core::notify::{self, Routing};
+use orchestrate_core::report::{RunReport, ServiceOutcome};
+use orchestrate_github::{Client, ClientConfig, Credentials, Secret};
+
+use super::{End, Outcome, StartError};
+use crate::env::Env;
+use crate::error::Failure;
+use crate::gha::{Level, Location, Masker, Workflow};
+use crate::notify::{GithubAccess, Notifier, NotifySecrets};
+use crate::settings::{Auth, Problems, Settings};
+
+/// The GitHub client for `api_url` with the settings' credentials.
+pub fn client(api_url: &str, auth: Option<&Auth>) -> Result<Arc<Client>, Failure> {
+    let credentials = match auth {
+        Some(Auth::Token(t)) => Credentials::Token(Secret::new(t.expose())),
+        Some(Auth::App {
+            app_id,
+            private_key,
+        }) => Credentials::App {
+            app_id: *app_id,
+            private_key: Secret::new(private_key.expose()),
+        },
+        None => Credentials::Anonymous,
+    };
+    let config = ClientConfig::new(api_url, credentials);
+    Client::new(config)
+        .map(Arc::new)
+        .map_err(|e| Failure::Internal(anyhow::anyhow!("setting up the GitHub client: {e}")))
+}
+
+/// The exit code of a release that could not start.
+pub fn start_failure(err: StartError) -> Failure {
+    match err {
+        StartError::Incompatible(messages) => {
+            let mut problems = Problems::new();
+            for m in messages {
+                problems.input(
+                    "versions",
+                    format!("incompatible release: {m}"),
+                    "release a compatible version of the required service in the same release, or change the range in `requires`",
+                );
+            }
+            Failure::BadInput(problems)
+        }
+        StartError::Refused(message) => Failure::GitHubRefused(message),
+        StartError::Locked(e) => Failure::DeploymentFailed(e.to_string()),
+        StartError::GitHub(message) => Failure::Internal(anyhow::anyhow!(message)),
+    }
+}
+
+/// The exit code of a release that ran.
+pub fn end_failure(outcome: &Outcome) -> Result<(), Failure> {
+    let failed = || {
+        let names: Vec<String> = outcome
+            .report
+            .services
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.outcome,
+                    ServiceOutcome::Failed | ServiceOutcome::TimedOut
+                )
+            })
+            .map(|s| match &s.failure {
+                Some(f) => format!("{}: {}", s.name, f.message),
+                None => s.name.clone(),
+            })
+            .collect();
+        format!("{} ({})", outcome.report.status.as_str(), names.join("; "))
+    };
+    match &outcome.end {
+        End::Succeeded => Ok(()),
+        End::Failed | End::Cancelled => Err(Failure::DeploymentFailed(failed())),
+        End::TimedOut => Err(Failure::TimedOut(failed())),
+        End::Refused(message) => Err(Failure::GitHubRefused(message.clone())),
+    }
+}
+
+/// Delivers the report's notifications (never fails the release) and records them in it.
+pub async fn notify(report: &mut RunReport, settings: &Settings, env: &Env, api_url: &str, masker: &Masker) {
+    let plan = &settings.plan;
+    if plan.notifications.is_empty() {
+        return;
+    }
+    let github = match &settings.auth {
+        Some(Auth::Token(t)) => Some(GithubAccess {
+            api_url: api_url.to_owned(),
+            token: t.expose().to_owned(),
+        }),
+        _ => None,
+    };
+    let secrets = NotifySecrets::from_env(env, &plan.channels, github);
+    let http = match crate::notify::http::client() {
+        Ok(http) => http,
+        Err(e) => {
+            tracing::warn!(error = %e, "no HTTP client for notifications");
+            return;
+        }
+    };
+    let notifier = Notifier::new(http, plan.channels.clone(), secrets, masker.clone());
+    let notices = notify::at_finish(report);
+    report.notifications = notifier
+        .notify(report, &notices, &plan.notifications, settings.channels.as_deref())
+        .await;
+}
+
+/// The notifications a rehearsal would send, one line each (nothing is sent).
+pub fn would_notify(report: &RunReport, settings: &Settings) -> Vec<String> {
+    let plan = &settings.plan;
+    let notices = notify::at_finish(report);
+    let routing = Routing {
+        rules: &plan.notifications,
+        channels: &plan.channels,
+        only: settings.channels.as_deref(),
+    };
+    notify::route(report, &notices, routing)
+        .iter()
+        .map(|d| format!("would notify {}: {}", d.channel.as_str(), d.event().as_str()))
+        .collect()
+}
+
+/// A `::group::` per service with its timeline, and an `::error` annotation per failure
+/// (title: the service; message: the failed job and step, with the link).
+pub fn log_groups<W: Write>(out: &mut Workflow<W>, report: &RunReport) -> std::io::Result<()> {
+    for s in report.services.iter().filter(|s| s.to_version.is_some()) {
+        out.group(&format!("{} {}: {}", s.name, s.to_version.as_deref().unwrap_or(""), s.outcome.as_str()))?;
+        for entry in report.timeline.iter().filter(|e| e.service.as_deref() == Some(&s.name)) {
+            let at = chrono::DateTime::<chrono::Utc>::from(entry.at);
+            out.line(&format!("{} {}", at.format("%H:%M:%S"), entry.what))?;
+        }
+        if let Some(run) = &s.run {
+            out.line(&format!("run: {}", run.url))?;
+        }
+        out.end_group()?;
+    }
+    for s in report.failed_services() {
+        let Some(failure) = &s.failure else { continue };
+        let mut message = failure.message.clone();
+        if let Some(url) = failure.job_url.as_ref().or(s.run.as_ref().map(|r| &r.url)) {
+            message.push_str(&format!(" ({url})"));
+        }
+        let location = Location {
+            title: Some(s.name.clone()),
+            ..Location::default()
+        };
+        out.annotate(Level::Error, &location, &message)?;
+    }
+    Ok(())
+}

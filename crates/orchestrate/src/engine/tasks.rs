@@ -1,0 +1,402 @@
+//! The async work behind each scheduler command: dispatching a run, awaiting it (recording its
+//! deployment, reading the failed job and step, downloading artifacts), cancelling it, and
+//! rolling a service back. Each task reports back to the driver's loop with [`Msg`]s.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use orchestrate_core::plan::{Service, Trigger};
+use orchestrate_core::report::{FailureDetail, HealthVerdict, RollbackOutcome, RunRef};
+use orchestrate_github::{
+    ArtifactLimits, CancelOutcome, DeploymentId, DeploymentState, DeploymentStatusUpdate,
+    DispatchRequest, Dispatched, GitHub, NewDeployment, RepositoryDispatchRequest, RunState,
+    RunSummary, RunWatcher, WatchTarget,
+};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// A task's report to the driver.
+#[derive(Debug)]
+pub enum Msg {
+    Dispatched {
+        service: String,
+        result: Result<Dispatched, Problem>,
+    },
+    /// The awaited run is known (from the dispatch answer or found by correlation).
+    RunKnown { service: String, run: RunSummary },
+    DeploymentCreated { service: String, id: DeploymentId },
+    RunDone {
+        service: String,
+        run: RunSummary,
+        /// When GitHub's clock said the run completed was noticed (for the measurement).
+        noticed: DateTime<Utc>,
+        failure: Option<FailureDetail>,
+        /// `artifact name → JSON fields`, when the run succeeded and declared artifacts.
+        artifacts: BTreeMap<String, BTreeMap<String, String>>,
+    },
+    /// The run could not be awaited (watcher gave up, artifacts unusable, …).
+    AwaitFailed { service: String, problem: Problem },
+    Health { service: String, verdict: HealthVerdict },
+    Tick,
+    /// A cancel took effect; `Some(run)` when the run had already succeeded.
+    CancelDone {
+        service: String,
+        succeeded: Option<RunSummary>,
+    },
+    RollbackDone {
+        service: String,
+        outcome: RollbackOutcome,
+        run: Option<RunRef>,
+        reason: Option<String>,
+    },
+}
+
+/// What went wrong, and whether GitHub refused (exit 3).
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub message: String,
+    pub refusal: bool,
+}
+
+impl Problem {
+    pub fn new(message: impl Into<String>) -> Problem {
+        Problem {
+            message: message.into(),
+            refusal: false,
+        }
+    }
+}
+
+impl From<orchestrate_github::Error> for Problem {
+    fn from(e: orchestrate_github::Error) -> Problem {
+        Problem {
+            refusal: e.is_refusal(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Everything a task needs, cheap to clone.
+#[derive(Clone)]
+pub struct Ctx {
+    pub github: Arc<dyn GitHub>,
+    pub watcher: Arc<RunWatcher>,
+    pub tx: UnboundedSender<Msg>,
+    pub skew: chrono::Duration,
+    pub now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+/// Sends a `workflow_dispatch` or `repository_dispatch` of `workflow` (the service's own when
+/// `None`) with `inputs`.
+pub async fn dispatch(
+    github: &Arc<dyn GitHub>,
+    service: &Service,
+    workflow: Option<&str>,
+    inputs: BTreeMap<String, String>,
+) -> Result<Dispatched, Problem> {
+    match &service.trigger {
+        Trigger::WorkflowDispatch {
+            workflow: deploy,
+            git_ref,
+        } => {
+            let req = DispatchRequest {
+                repo: service.repo.clone(),
+                workflow: workflow.unwrap_or(deploy).to_owned(),
+                git_ref: git_ref.clone(),
+                inputs,
+                correlate: service.correlate,
+            };
+            Ok(github.dispatch(&req).await?)
+        }
+        Trigger::RepositoryDispatch {
+            event_type,
+            workflow: deploy,
+        } => {
+            let req = RepositoryDispatchRequest {
+                repo: service.repo.clone(),
+                event_type: event_type.clone(),
+                workflow: workflow.unwrap_or(deploy).to_owned(),
+                client_payload: inputs
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v)))
+                    .collect(),
+            };
+            Ok(github.repository_dispatch(&req).await?)
+        }
+    }
+}
+
+/// What the await task needs to record the service's deployment.
+#[derive(Debug, Clone)]
+pub struct DeploymentSpec {
+    pub environment: String,
+    pub git_ref: String,
+    pub version: String,
+    pub release_id: String,
+}
+
+/// Awaits `service`'s run: records its deployment once the run is known, then on completion
+/// reads the failure detail or downloads the declared artifacts.
+pub async fn await_run(
+    ctx: Ctx,
+    service: Service,
+    dispatched: Dispatched,
+    deployment: DeploymentSpec,
+    work_dir: PathBuf,
+) {
+    let name = service.name.clone();
+    let send = |msg| {
+        let _ = ctx.tx.send(msg);
+    };
+    let Some(target) = WatchTarget::from_dispatch(&dispatched, ctx.skew) else {
+        send(Msg::AwaitFailed {
+            service: name,
+            problem: Problem::new("the dispatch gave no run id and no correlation id to find the run by"),
+        });
+        return;
+    };
+    let mut handle = ctx.watcher.watch(target);
+    let mut known = false;
+    loop {
+        let state = handle.state();
+        let run = match &state {
+            RunState::Running(run) | RunState::Completed(run) => Some(run.clone()),
+            RunState::Searching => None,
+            RunState::Failed(f) => {
+                send(Msg::AwaitFailed {
+                    service: name,
+                    problem: Problem {
+                        message: f.message.clone(),
+                        refusal: f.refusal,
+                    },
+                });
+                return;
+            }
+        };
+        if let Some(run) = &run
+            && !known
+        {
+            known = true;
+            send(Msg::RunKnown {
+                service: name.clone(),
+                run: run.clone(),
+            });
+            record_deployment(&ctx, &service, run, &deployment).await;
+        }
+        if let RunState::Completed(run) = state {
+            let noticed = (ctx.now)();
+            let (failure, artifacts) = if run.succeeded() {
+                match download(&ctx, &service, &run, &work_dir).await {
+                    Ok(artifacts) => (None, artifacts),
+                    Err(problem) => {
+                        send(Msg::AwaitFailed { service: name, problem });
+                        return;
+                    }
+                }
+            } else {
+                (Some(failure_of(&ctx.github, &service, &run).await), BTreeMap::new())
+            };
+            send(Msg::RunDone {
+                service: name,
+                run,
+                noticed,
+                failure,
+                artifacts,
+            });
+            return;
+        }
+        if handle.changed().await.is_none() {
+            send(Msg::AwaitFailed {
+                service: name,
+                problem: Problem::new("the run watcher stopped"),
+            });
+            return;
+        }
+    }
+}
+
+async fn record_deployment(ctx: &Ctx, service: &Service, run: &RunSummary, d: &DeploymentSpec) {
+    let new = NewDeployment {
+        environment: d.environment.clone(),
+        git_ref: d.git_ref.clone(),
+        task: orchestrate_github::deployments::TASK_DEPLOY.to_owned(),
+        payload: serde_json::json!({
+            "service": service.name,
+            "version": d.version,
+            "deployment_id": d.release_id,
+            "run_id": run.id,
+            "run_url": run.html_url,
+        }),
+        description: Some(format!("{} {} by orchestrate", service.name, d.version)),
+        production_environment: None,
+    };
+    // The registry is bookkeeping: a deployment that cannot be recorded is logged, and the
+    // release goes on (the run itself is what deploys).
+    let id = match ctx.github.create_deployment(&service.repo, &new).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!(service = %service.name, error = %e, "could not record the deployment");
+            return;
+        }
+    };
+    let status = DeploymentStatusUpdate {
+        state: DeploymentState::InProgress,
+        log_url: Some(run.html_url.clone()),
+        environment_url: None,
+        description: Some(format!("deploying {}", d.version)),
+    };
+    if let Err(e) = ctx.github.set_deployment_status(&service.repo, id, &status).await {
+        tracing::warn!(service = %service.name, error = %e, "could not set the deployment status");
+    }
+    let _ = ctx.tx.send(Msg::DeploymentCreated {
+        service: service.name.clone(),
+        id,
+    });
+}
+
+async fn failure_of(github: &Arc<dyn GitHub>, service: &Service, run: &RunSummary) -> FailureDetail {
+    match github.failure_detail(&service.repo, run.id).await {
+        Ok(f) => f.to_report(),
+        Err(e) => FailureDetail {
+            job: None,
+            step: None,
+            job_url: None,
+            message: format!(
+                "run concluded {} (its jobs could not be read: {e})",
+                run.conclusion.as_deref().unwrap_or("without success")
+            ),
+        },
+    }
+}
+
+/// Downloads every artifact the service declares; their JSON fields by artifact name.
+async fn download(
+    ctx: &Ctx,
+    service: &Service,
+    run: &RunSummary,
+    work_dir: &std::path::Path,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, Problem> {
+    let mut out = BTreeMap::new();
+    if service.artifacts.is_empty() {
+        return Ok(out);
+    }
+    let listed = ctx.github.list_run_artifacts(&service.repo, run.id).await?;
+    for name in &service.artifacts {
+        let Some(info) = listed
+            .iter()
+            .filter(|a| &a.name == name && !a.expired)
+            .max_by_key(|a| a.id)
+        else {
+            return Err(Problem::new(format!(
+                "run {} uploaded no artifact named `{name}` (declared in `artifacts:`)",
+                run.html_url
+            )));
+        };
+        let dest = work_dir.join(&service.name).join(name);
+        let extracted = ctx
+            .github
+            .download_artifact(&service.repo, info, &dest, &ArtifactLimits::default())
+            .await?;
+        for warning in &extracted.warnings {
+            tracing::warn!(service = %service.name, artifact = %name, "{warning}");
+        }
+        out.insert(name.clone(), extracted.fields);
+    }
+    Ok(out)
+}
+
+/// Cancels `service`'s run once it is known. A run that already completed is reported as
+/// succeeded when it did, so the scheduler counts it as deployed.
+pub async fn cancel(ctx: Ctx, service: Service, dispatched: Dispatched) {
+    let name = service.name.clone();
+    let run_id = match &dispatched.run {
+        Some(run) => Some(run.id),
+        None => match WatchTarget::from_dispatch(&dispatched, ctx.skew) {
+            Some(target) => find_run(&ctx, target).await,
+            None => None,
+        },
+    };
+    let mut succeeded = None;
+    if let Some(id) = run_id {
+        match ctx.github.cancel_run(&service.repo, id).await {
+            Ok(CancelOutcome::Requested) => {}
+            Ok(CancelOutcome::AlreadyCompleted) => {
+                if let Ok(run) = ctx.github.get_run(&service.repo, id).await
+                    && run.succeeded()
+                {
+                    succeeded = Some(run);
+                }
+            }
+            Err(e) => tracing::warn!(service = %name, error = %e, "cancelling the run failed"),
+        }
+    }
+    let _ = ctx.tx.send(Msg::CancelDone {
+        service: name,
+        succeeded,
+    });
+}
+
+/// The run behind a correlated dispatch, looked for a bounded time.
+async fn find_run(ctx: &Ctx, target: WatchTarget) -> Option<u64> {
+    let mut handle = ctx.watcher.watch(target);
+    let found = async {
+        loop {
+            match handle.state() {
+                RunState::Running(run) | RunState::Completed(run) => return Some(run.id),
+                RunState::Failed(_) => return None,
+                RunState::Searching => {}
+            }
+            handle.changed().await?;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), found).await.ok().flatten()
+}
+
+/// Dispatches a rollback and awaits it, within `limit` (real time).
+pub async fn rollback(
+    ctx: Ctx,
+    service: Service,
+    workflow: Option<String>,
+    inputs: BTreeMap<String, String>,
+    limit: Duration,
+) {
+    let name = service.name.clone();
+    let done = |outcome, run: Option<&RunSummary>, reason: Option<String>| Msg::RollbackDone {
+        service: name.clone(),
+        outcome,
+        run: run.map(|r| RunRef {
+            id: r.id,
+            url: r.html_url.clone(),
+            conclusion: r.conclusion.clone(),
+        }),
+        reason,
+    };
+    let work = async {
+        let dispatched = match dispatch(&ctx.github, &service, workflow.as_deref(), inputs).await {
+            Ok(d) => d,
+            Err(p) => return done(RollbackOutcome::Failed, None, Some(p.message)),
+        };
+        let Some(target) = WatchTarget::from_dispatch(&dispatched, ctx.skew) else {
+            return done(RollbackOutcome::Failed, None, Some("the rollback run cannot be identified".into()));
+        };
+        match ctx.watcher.watch(target).completed().await {
+            Ok(run) if run.succeeded() => done(RollbackOutcome::Succeeded, Some(&run), None),
+            Ok(run) => {
+                let failure = failure_of(&ctx.github, &service, &run).await;
+                done(RollbackOutcome::Failed, Some(&run), Some(failure.message))
+            }
+            Err(f) => done(RollbackOutcome::Failed, None, Some(f.message)),
+        }
+    };
+    let msg = match tokio::time::timeout(limit, work).await {
+        Ok(msg) => msg,
+        Err(_) => done(
+            RollbackOutcome::Failed,
+            None,
+            Some(format!("the rollback did not finish within {}", humantime::format_duration(limit))),
+        ),
+    };
+    let _ = ctx.tx.send(msg);
+}
