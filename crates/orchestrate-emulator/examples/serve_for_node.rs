@@ -1,14 +1,20 @@
 //! Serves an emulator for the Node cross-check (`tests/node/run.sh`): one repository with one
 //! dispatched run, a runtime token for a job of that run, and a REST token that can read the
-//! repository. Prints one JSON line with the environment the Node clients need, then serves
-//! until killed.
+//! repository; plus, for `@octokit/rest`, a fast `release.yml` (inputs, `run-name`, an
+//! artifact) and a token that can dispatch it. Prints one JSON line with the environment the
+//! Node clients need, then serves until killed.
+
+use std::time::Duration;
 
 use orchestrate_emulator::{
-    Access, Emulator, EmulatorConfig, Permission, RepoSpec, Scenario, TokenSpec, WorkflowSpec,
+    Access, ArtifactSpec, Behaviour, Emulator, EmulatorConfig, Permission, RepoSpec, Scenario,
+    TokenSpec, WorkflowSpec,
 };
 
 const REPO: &str = "octo/api";
 const WORKFLOW: &str = "build.yml";
+/// What `octokit-rest.mjs` dispatches: done in about a second of real time, with an artifact.
+const RELEASE_WORKFLOW: &str = "release.yml";
 /// Dispatches the run the artifacts belong to.
 const WRITER_TOKEN: &str = "ghp_node_writer";
 /// What the Node clients use: read access to the repository's actions, nothing more.
@@ -18,8 +24,11 @@ const READER_TOKEN: &str = "ghp_node_reader";
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // reqwest is built without a crypto provider; plain http to 127.0.0.1 still needs one set.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let scenario =
-        Scenario::builder().repo(RepoSpec::new(REPO).workflow(WorkflowSpec::new(WORKFLOW)));
+    let scenario = Scenario::builder().repo(
+        RepoSpec::new(REPO)
+            .workflow(WorkflowSpec::new(WORKFLOW))
+            .workflow(release_workflow()),
+    );
     let mut config = EmulatorConfig::new(scenario);
     config.tokens = vec![
         TokenSpec::scoped(
@@ -64,11 +73,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "GITHUB_TOKEN": READER_TOKEN,
         "GITHUB_REPOSITORY": REPO,
         "GITHUB_RUN_ID": run_id.to_string(),
+        "GITHUB_WRITE_TOKEN": WRITER_TOKEN,
+        "RELEASE_WORKFLOW": RELEASE_WORKFLOW,
     });
     announce(&env.to_string());
     tokio::signal::ctrl_c().await?;
     emulator.shutdown().await?;
     Ok(())
+}
+
+/// `release.yml`: inputs `version` (required) and `orchestrate_id`, a `run-name` built from
+/// them, 200 ms queued and 1 s in progress, and a `release-manifest` artifact.
+fn release_workflow() -> WorkflowSpec {
+    let mut manifest = ArtifactSpec {
+        name: "release-manifest".to_owned(),
+        files: Default::default(),
+    };
+    manifest.files.insert(
+        "manifest.json".to_owned(),
+        serde_json::json!({ "version": "${{ inputs.version }}" }),
+    );
+    let behaviour = Behaviour {
+        artifacts: vec![manifest],
+        ..Behaviour::timed(
+            Duration::from_millis(200),
+            Duration::from_secs(1),
+            "success",
+        )
+    };
+    WorkflowSpec::new(RELEASE_WORKFLOW)
+        .run_name("Release ${{ inputs.version }} [${{ inputs.orchestrate_id }}]")
+        .input("version", true)
+        .input("orchestrate_id", false)
+        .behaviour(behaviour)
 }
 
 #[expect(

@@ -38,7 +38,7 @@ async fn the_validator_rejects_what_github_would_not_send() {
     let damaged = [
         ("/head_sha", serde_json::Value::Null),
         ("/created_at", json!("yesterday")),
-        ("/jobs_url", json!("not a url")),
+        ("/repository/owner/avatar_url", json!("not a url")),
         ("/run_number", json!("7")),
         ("/repository/owner/login", json!(7)),
     ];

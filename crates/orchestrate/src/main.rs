@@ -16,21 +16,33 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let env = env::Env::from_process();
-    let announce = matches!(cli.command, Command::Action) || env.in_github_actions();
+    let is_action = matches!(cli.command, Command::Action);
     let masker = gha::Masker::new();
+    // Every secret is masked before the first log line or output, so nothing printed later
+    // can carry one. Inside Actions the runner is told with `::add-mask::`: on stdout for the
+    // action, on stderr for CLI commands (the runner reads commands from both), so that
+    // `orchestrate plan --format json > plan.json` in a `run:` step stays pure JSON.
+    let mask_sink: Box<dyn Write> = if is_action {
+        Box::new(std::io::stdout())
+    } else {
+        Box::new(std::io::stderr())
+    };
+    let mut masks = gha::Workflow::new(
+        mask_sink,
+        masker.clone(),
+        is_action || env.in_github_actions(),
+    );
+    for secret in env.secrets() {
+        if masks.add_mask(secret).is_err() {
+            return ExitCode::from(exit::INTERNAL);
+        }
+    }
     let mut io = Io::new(
         Box::new(std::io::stdout()),
         Box::new(std::io::stderr()),
         masker.clone(),
-        announce,
+        is_action,
     );
-    // Every secret is masked (and, in Actions, announced with `::add-mask::`) before the
-    // first log line or output, so nothing printed later can carry one.
-    for secret in env.secrets() {
-        if io.out.add_mask(secret).is_err() {
-            return ExitCode::from(exit::INTERNAL);
-        }
-    }
     log::init(env.log_filter(), masker);
     let outcome = commands::run(cli.command, &env, &mut io);
     ExitCode::from(report(outcome, &mut io))

@@ -48,7 +48,7 @@ pub fn versions(service: &ServiceReport) -> String {
     let from = service.from_version.as_deref().unwrap_or("?");
     match service.to_version.as_deref() {
         Some(to) => format!("{from} → {to}"),
-        None => format!("{from} (not in release)"),
+        None => format!("{from} (deployed)"),
     }
 }
 

@@ -156,23 +156,20 @@ impl Checker {
                 "{label}: a {status} answer must have an empty body"
             ));
         }
-        match self.spec.validator(op, status, &call.version) {
-            Some(validator) => {
-                let errors: Vec<String> = validator
-                    .iter_errors(&answer.body)
-                    .take(8)
-                    .map(|e| format!("at `{}`: {e}", e.instance_path()))
-                    .collect();
-                if !errors.is_empty() {
-                    self.violation(format!(
-                        "{label}: body does not match {}'s {status} schema (API {}):\n    {}",
-                        op.id,
-                        call.version,
-                        errors.join("\n    ")
-                    ));
-                }
+        if let Some(validator) = self.spec.validator(op, status, &call.version) {
+            let errors: Vec<String> = validator
+                .iter_errors(&answer.body)
+                .take(8)
+                .map(|e| format!("at `{}`: {e}", e.instance_path()))
+                .collect();
+            if !errors.is_empty() {
+                self.violation(format!(
+                    "{label}: body does not match {}'s {status} schema (API {}):\n    {}",
+                    op.id,
+                    call.version,
+                    errors.join("\n    ")
+                ));
             }
-            None => {}
         }
         if status >= 400 {
             // Documented error schemas are loose (no required members); every GitHub error

@@ -71,12 +71,15 @@ impl Operation {
     }
 }
 
+/// Compiled response schemas by (operation id, status, API version).
+type Validators = HashMap<(String, u16, String), Option<Arc<Validator>>>;
+
 /// The loaded subset.
 #[derive(Debug)]
 pub struct Spec {
     /// Every operation, in file order.
     pub operations: Vec<Operation>,
-    validators: std::sync::Mutex<HashMap<(String, u16, String), Option<Arc<Validator>>>>,
+    validators: std::sync::Mutex<Validators>,
 }
 
 impl Spec {

@@ -145,7 +145,22 @@ async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Out
         let mut lines = Lines::new(&mut io.err, masker, names.iter().map(String::as_str));
         crate::engine::execute(&engine, &release, &mut lines).await
     };
-    result.map_err(session::start_failure)
+    let mut outcome = result.map_err(session::start_failure)?;
+    let awaiting = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && is_run_poll(r.path_only()))
+        .fold((0, 0), |(t, n), r| (t + 1, n + u64::from(r.status == 304)));
+    outcome.metrics.awaiting = Some(awaiting);
+    Ok(outcome)
+}
+
+/// `GET …/actions/runs` (the list) or `…/actions/runs/{id}`: what awaiting costs.
+fn is_run_poll(path: &str) -> bool {
+    match path.split_once("/actions/runs") {
+        Some((_, rest)) => rest.is_empty() || rest[1..].chars().all(|c| c.is_ascii_digit()),
+        None => false,
+    }
 }
 
 fn orchestrator_repo(settings: &Settings, r: &Rehearsal) -> Repo {

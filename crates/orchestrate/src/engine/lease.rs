@@ -45,7 +45,13 @@ fn live<'a>(
     records.iter().filter_map(move |r| {
         let set = r.set.as_ref()?;
         let until = set.lease_expires_at?;
-        let open = matches!(r.state.as_deref(), None | Some("queued" | "pending" | "in_progress"));
+        // A record without a status is live only briefly: its release sets `in_progress` right
+        // after creating it, so an old one is a stray (a create answered 5xx, then retried).
+        let fresh = now - r.created_at < chrono::Duration::minutes(2);
+        let open = match r.state.as_deref() {
+            None => fresh,
+            Some(state) => matches!(state, "queued" | "pending" | "in_progress"),
+        };
         (open && until > now && set.release_id != mine).then_some((r, set, until))
     })
 }
@@ -74,7 +80,7 @@ pub async fn record(
             return Err(held(&set.environment, r, s, until));
         }
     }
-    let id = github.record_release_set(repo, set).await?;
+    let id = create(github, repo, set).await?;
     let update = |state, description: &str| DeploymentStatusUpdate {
         state,
         log_url: None,
@@ -95,6 +101,26 @@ pub async fn record(
     let started = update(DeploymentState::InProgress, "release in progress");
     github.set_deployment_status(repo, id, &started).await?;
     Ok(id)
+}
+
+/// Creates the record, trying again after a 5xx or no answer: a record the first attempt left
+/// behind gets no status and is ignored (see `live`).
+async fn create(
+    github: &Arc<dyn GitHub>,
+    repo: &Repo,
+    set: &ReleaseSet,
+) -> Result<DeploymentId, orchestrate_github::Error> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match github.record_release_set(repo, set).await {
+            Err(e) if attempt < 3 && !e.is_refusal() && e.status().is_none_or(|s| s >= 500) => {
+                tracing::warn!(error = %e, "recording the release set failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Sets the record's final status, which also frees the lease.
@@ -124,9 +150,11 @@ mod tests {
     use super::*;
 
     fn record_of(id: u64, release: &str, state: Option<&str>, until: Option<i64>) -> ReleaseSetRecord {
+        // Record 6 was created long ago (a stray); the others a moment ago.
+        let created = if id == 6 { 0 } else { 990 };
         ReleaseSetRecord {
             deployment_id: id,
-            created_at: DateTime::UNIX_EPOCH,
+            created_at: DateTime::from_timestamp(created, 0).expect("valid"),
             state: state.map(str::to_owned),
             set: Some(ReleaseSet {
                 release_id: release.to_owned(),
@@ -147,6 +175,7 @@ mod tests {
             record_of(3, "nolock", Some("in_progress"), None),     // not locking
             record_of(4, "mine", Some("in_progress"), Some(5_000)),
             record_of(5, "other", None, Some(5_000)),
+            record_of(6, "stray", None, Some(5_000)),
         ];
         let ids: Vec<u64> = live(&records, now, "mine").map(|(r, _, _)| r.deployment_id).collect();
         assert_eq!(ids, [5]);

@@ -18,11 +18,14 @@ pub struct Metrics {
     pub detection: Vec<Duration>,
     /// Emulated (GitHub) time from start to end.
     pub wall: Duration,
-    /// The longest chain of run durations through `needs`, plus bakes (emulated).
+    /// The longest chain of run durations through `needs` and the canary bake (emulated).
     pub critical_path: Duration,
     pub scale: f64,
     pub runs: usize,
     pub repos: usize,
+    /// Requests spent awaiting runs (run lists and run GETs) and how many were 304s, when the
+    /// server's request log is available (a rehearsal).
+    pub awaiting: Option<(u64, u64)>,
 }
 
 impl Metrics {
@@ -42,16 +45,30 @@ impl Metrics {
             }
         }
         detection.sort();
+        // Each run starts when what it needs finished; a run dispatched after the canary bake
+        // starts when the canary part finished plus the bake.
+        let bake = driver.bakes.first().copied();
+        let dispatched = |name: &str| driver.svcs.get(name).and_then(|s| s.dispatched_at);
         let mut finish: BTreeMap<String, Duration> = BTreeMap::new();
         for wave in driver.scheduler.graph().waves() {
             for name in wave {
                 let needs = driver.scheduler.graph().needs_of(&name).unwrap_or_default();
-                let start = needs.iter().filter_map(|n| finish.get(n)).max().copied().unwrap_or_default();
+                let mut start = needs.iter().filter_map(|n| finish.get(n)).max().copied().unwrap_or_default();
+                if let Some((from, until)) = bake
+                    && dispatched(&name).is_some_and(|d| d >= until)
+                {
+                    let canary = finish
+                        .iter()
+                        .filter(|(n, _)| dispatched(n).is_some_and(|d| d < from))
+                        .map(|(_, f)| *f)
+                        .max()
+                        .unwrap_or_default();
+                    start = start.max(canary + until.saturating_sub(from));
+                }
                 let own = spans.get(name.as_str()).copied().unwrap_or_default();
                 finish.insert(name, start + own);
             }
         }
-        let bakes: Duration = driver.bakes.iter().map(|(from, until)| until.saturating_sub(*from)).sum();
         let repos = driver
             .svcs
             .values()
@@ -65,10 +82,11 @@ impl Metrics {
             retries: stats.retries,
             detection,
             wall: pace.now(),
-            critical_path: finish.values().max().copied().unwrap_or_default() + bakes,
+            critical_path: finish.values().max().copied().unwrap_or_default(),
             scale: pace.scale(),
             runs: spans.len(),
             repos,
+            awaiting: None,
         }
     }
 
@@ -97,12 +115,17 @@ impl Metrics {
             ("requests (total)", self.requests.to_string()),
             ("requests counted against the rate limit", self.counted.to_string()),
             ("304 Not Modified (free)", self.not_modified.to_string()),
+            (
+                "of which awaiting runs (total / 304)",
+                self.awaiting.map_or("–".to_owned(), |(t, n)| format!("{t} / {n}")),
+            ),
             ("retries", self.retries.to_string()),
             ("detection latency p50 (real time)", ms(self.detection_quantile(0.5))),
             ("detection latency p95 (real time)", ms(self.detection_quantile(0.95))),
             ("wall time (GitHub time)", secs(self.wall)),
-            ("runs' critical path incl. bakes (GitHub time)", secs(self.critical_path)),
-            ("wall time minus critical path", secs(self.overhead())),
+            ("runs' critical path incl. bake (GitHub time)", secs(self.critical_path)),
+            ("wall time minus critical path (GitHub time)", secs(self.overhead())),
+            ("wall time minus critical path (real time)", secs(self.overhead().div_f64(self.scale.max(1.0)))),
             ("time scale (GitHub seconds per real second)", format!("{}", self.scale)),
         ];
         for (k, v) in rows {

@@ -235,3 +235,36 @@ fn logs_never_go_to_stdout() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
 }
+
+#[test]
+fn in_actions_cli_commands_mask_on_stderr_and_keep_stdout_pure() {
+    let token = "ghp_cliTOKENabcdef0123456789";
+    let out = run(
+        &[
+            "plan",
+            reference_plan(),
+            "--env",
+            "staging",
+            "--versions",
+            VERSIONS,
+            "--format",
+            "json",
+        ],
+        &[("GITHUB_ACTIONS", "true"), ("ORCHESTRATE_TOKEN", token)],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let _: Value = serde_json::from_str(&out.stdout).expect("stdout is only the JSON document");
+    assert!(
+        out.stderr.starts_with(&format!("::add-mask::{token}\n")),
+        "{}",
+        out.stderr
+    );
+    let outside = run(
+        &["validate", reference_plan()],
+        &[("ORCHESTRATE_TOKEN", token)],
+    );
+    assert!(
+        !outside.stderr.contains("add-mask") && !outside.stdout.contains("add-mask"),
+        "{outside:?}"
+    );
+}
