@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs GitHub's own Node clients (@actions/artifact, later @octokit/rest) against the emulator:
+# Runs GitHub's own Node clients (@actions/artifact, @octokit/rest) against the emulator:
 # builds and starts `serve_for_node`, reads the environment it prints, runs each check script
 # against it, and stops it. Exits non-zero when any check fails.
 set -euo pipefail

@@ -58,6 +58,8 @@ pub const GITHUB_EVENT_NAME: &str = "GITHUB_EVENT_NAME";
 pub const GITHUB_EVENT_PATH: &str = "GITHUB_EVENT_PATH";
 /// The checked-out workspace; relative plan paths resolve against it in the action.
 pub const GITHUB_WORKSPACE: &str = "GITHUB_WORKSPACE";
+/// The commit the orchestrating workflow runs on; the ref of the release-set deployment.
+pub const GITHUB_SHA: &str = "GITHUB_SHA";
 /// A token from the caller's environment. The runner does not set it; a terminal or a step's
 /// `env:` may. Used only when neither the input nor `ORCHESTRATE_TOKEN` gives one.
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
@@ -185,6 +187,7 @@ impl Env {
             event_name: owned(GITHUB_EVENT_NAME),
             event_path: owned(GITHUB_EVENT_PATH),
             workspace: owned(GITHUB_WORKSPACE),
+            sha: owned(GITHUB_SHA),
         }
     }
 }
@@ -203,6 +206,7 @@ pub struct GithubContext {
     pub event_name: Option<String>,
     pub event_path: Option<String>,
     pub workspace: Option<String>,
+    pub sha: Option<String>,
 }
 
 impl GithubContext {

@@ -31,7 +31,7 @@ pub fn run(env: &Env, io: &mut Io) -> Result<(), Failure> {
     }
     let (settings, preview) = result?;
     if !settings.dry_run {
-        return Err(Failure::NotImplemented("action without dry_run"));
+        return super::run::in_action(&settings, env, io);
     }
     show_preview(io, &preview).context("writing to stdout")?;
     let gh = env.github();
@@ -168,7 +168,7 @@ fn annotate(io: &mut Io, problems: &Problems) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_outputs(gh: &GithubContext, io: &Io, report: &report::RunReport) -> Result<(), Failure> {
+pub(super) fn write_outputs(gh: &GithubContext, io: &Io, report: &report::RunReport) -> Result<(), Failure> {
     let Some(path) = gh.output_path.as_deref() else {
         tracing::warn!("GITHUB_OUTPUT is not set; step outputs are not written");
         return Ok(());
@@ -184,7 +184,7 @@ fn write_outputs(gh: &GithubContext, io: &Io, report: &report::RunReport) -> Res
     Ok(())
 }
 
-fn write_summary(gh: &GithubContext, io: &Io, markdown: &str) -> Result<(), Failure> {
+pub(super) fn write_summary(gh: &GithubContext, io: &Io, markdown: &str) -> Result<(), Failure> {
     let Some(path) = gh.step_summary_path.as_deref() else {
         tracing::warn!("GITHUB_STEP_SUMMARY is not set; no job summary is written");
         return Ok(());

@@ -3,8 +3,11 @@
 
 pub mod action;
 pub mod dry_run;
+pub mod emulator;
 pub mod plan;
 pub mod rehearse;
+pub mod run;
+pub mod status;
 pub mod validate;
 
 use std::io::{self, Write};
@@ -58,10 +61,9 @@ pub fn run(command: Command, env: &Env, io: &mut Io) -> Result<(), Failure> {
         Command::Validate { plan } => validate::run(&plan, io),
         Command::Plan(args) => plan::run(&args, io),
         Command::Action => action::run(env, io),
-        // The bodies of these come with the driver, the emulator and the registry.
-        Command::Run(_) => Err(Failure::NotImplemented("run")),
+        Command::Run(args) => run::run(&args, env, io),
         Command::Rehearse(args) => rehearse::run(&args, env, io),
-        Command::Status(_) => Err(Failure::NotImplemented("status")),
-        Command::Emulator(_) => Err(Failure::NotImplemented("emulator")),
+        Command::Status(args) => status::run(&args, env, io),
+        Command::Emulator(args) => emulator::run(&args, env, io),
     }
 }

@@ -18,8 +18,8 @@ use orchestrate_github::{
 use super::Io;
 use crate::cli::{Format, RehearseArgs};
 use crate::engine::observe::{Lines, Live, Observer};
-use crate::engine::rehearsal::Rehearsal;
 use crate::engine::registry::deployment_environment;
+use crate::engine::rehearsal::Rehearsal;
 use crate::engine::{Engine, HealthRoute, Outcome, Pace, Release, session};
 use crate::env::Env;
 use crate::error::Failure;
@@ -28,7 +28,11 @@ use crate::settings::{Given, Problems, Purpose, RawSettings, Settings, planfile}
 pub fn run(args: &RehearseArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> {
     let rehearsal = Rehearsal::load(&args.scenario).map_err(|e| {
         let mut problems = Problems::new();
-        problems.input("--scenario", e.to_string(), "use a built-in scenario name or a scenario file (see examples/scenarios/)");
+        problems.input(
+            "--scenario",
+            e.to_string(),
+            "use a built-in scenario name or a scenario file (see examples/scenarios/)",
+        );
         Failure::BadInput(problems)
     })?;
     let label = args.plan.display().to_string();
@@ -44,14 +48,18 @@ pub fn run(args: &RehearseArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> 
             .context("writing to stdout")?,
     }
     for line in session::would_notify(&outcome.report, &settings) {
-        io.eprint(&format!("{line}\n")).context("writing to stderr")?;
+        io.eprint(&format!("{line}\n"))
+            .context("writing to stderr")?;
     }
     if let Some(path) = &args.summary_file {
         std::fs::write(path, io.masker.redact(&summary))
             .with_context(|| format!("writing the summary to `{}`", path.display()))?;
     }
     if args.metrics {
-        let title = format!("Measurement: {} on scenario `{}`", settings.plan.name, rehearsal.name);
+        let title = format!(
+            "Measurement: {} on scenario `{}`",
+            settings.plan.name, rehearsal.name
+        );
         io.print(&format!("\n{}", outcome.metrics.render(&title)))
             .context("writing to stdout")?;
     }
@@ -64,9 +72,19 @@ fn raw(args: &RehearseArgs, r: &Rehearsal, file: &planfile::PlanFile) -> RawSett
         .env
         .as_ref()
         .map(|e| Given::flag("target_environment", "--env", e))
-        .or_else(|| r.release.environment.as_ref().map(|e| Given::input("target_environment", e)))
         .or_else(|| {
-            file.loaded.plan.environments.keys().next().map(|e| Given::input("target_environment", e))
+            r.release
+                .environment
+                .as_ref()
+                .map(|e| Given::input("target_environment", e))
+        })
+        .or_else(|| {
+            file.loaded
+                .plan
+                .environments
+                .keys()
+                .next()
+                .map(|e| Given::input("target_environment", e))
         });
     let versions = args
         .versions
@@ -80,12 +98,22 @@ fn raw(args: &RehearseArgs, r: &Rehearsal, file: &planfile::PlanFile) -> RawSett
         strategy: args
             .strategy
             .map(|s| Given::flag("deployment_strategy", "--strategy", s.as_str()))
-            .or_else(|| r.release.strategy.as_ref().map(|s| Given::input("deployment_strategy", s))),
+            .or_else(|| {
+                r.release
+                    .strategy
+                    .as_ref()
+                    .map(|s| Given::input("deployment_strategy", s))
+            }),
         timeout: args
             .timeout
             .as_ref()
             .map(|t| Given::flag("timeout", "--timeout", t))
-            .or_else(|| r.release.timeout.as_ref().map(|t| Given::input("timeout", t))),
+            .or_else(|| {
+                r.release
+                    .timeout
+                    .as_ref()
+                    .map(|t| Given::input("timeout", t))
+            }),
         token: Some(Given::input("github_token", DEFAULT_TOKEN)),
         ..RawSettings::default()
     }
@@ -191,7 +219,8 @@ pub fn fast_client(base_url: &str, token: &str) -> Result<Client, Failure> {
     };
     config.dispatch_lookup = std::time::Duration::from_secs(5);
     config.dispatch_lookup_interval = std::time::Duration::from_millis(200);
-    Client::new(config).map_err(|e| Failure::Internal(anyhow::anyhow!("setting up the GitHub client: {e}")))
+    Client::new(config)
+        .map_err(|e| Failure::Internal(anyhow::anyhow!("setting up the GitHub client: {e}")))
 }
 
 /// The registry's starting state: one successful deployment per `deployed` entry, written
@@ -203,7 +232,9 @@ async fn seed(
 ) -> Result<(), Failure> {
     let client = fast_client(emulator.base_url(), DEFAULT_TOKEN)?;
     for (name, version) in deployed {
-        let Some(service) = settings.plan.service(name) else { continue };
+        let Some(service) = settings.plan.service(name) else {
+            continue;
+        };
         let git_ref = match &service.trigger {
             orchestrate_core::plan::Trigger::WorkflowDispatch { git_ref, .. } => git_ref.clone(),
             orchestrate_core::plan::Trigger::RepositoryDispatch { .. } => "main".to_owned(),
@@ -224,7 +255,9 @@ async fn seed(
                 environment_url: None,
                 description: Some("seeded".into()),
             };
-            client.set_deployment_status(&service.repo, id, &status).await
+            client
+                .set_deployment_status(&service.repo, id, &status)
+                .await
         };
         // A scenario's random faults may hit the seeding too; a duplicate seeded deployment is
         // harmless, so these writes may be retried.

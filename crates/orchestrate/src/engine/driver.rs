@@ -20,7 +20,7 @@ use super::health::Gate;
 use super::observe::Observer;
 use super::prepare::Prepared;
 use super::registry::deployment_environment;
-use super::tasks::{self, Ctx, DeploymentSpec, Msg, Problem};
+use super::tasks::{self, Ctx, DeploymentSpec, Msg};
 use super::vars::{ReleaseVars, render_all, rollback_inputs};
 use super::{Engine, Outcome, Release, finish};
 
@@ -41,10 +41,10 @@ pub struct Svc {
     pub failure: Option<FailureDetail>,
     pub skipped: Option<SkipReason>,
     /// A `Cancel` came before the run was known.
-    cancel_pending: bool,
-    task: Option<AbortHandle>,
+    pub(super) cancel_pending: bool,
+    pub(super) task: Option<AbortHandle>,
     /// Emulated time since the start when its own limit passes.
-    deadline: Option<Duration>,
+    pub(super) deadline: Option<Duration>,
     /// GitHub's completion time of the run and when the driver noticed it.
     pub detection: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
@@ -60,12 +60,12 @@ pub struct Driver<'a> {
     pub rollbacks: Vec<RollbackReport>,
     pub refused: Option<String>,
     pub bakes: Vec<(Duration, Duration)>,
-    ctx: Ctx,
-    rx: mpsc::UnboundedReceiver<Msg>,
-    queue: VecDeque<Event>,
-    release_deadline: Option<Duration>,
-    done: Option<DoneReason>,
-    observer: &'a mut dyn Observer,
+    pub(super) ctx: Ctx,
+    pub(super) rx: mpsc::UnboundedReceiver<Msg>,
+    pub(super) queue: VecDeque<Event>,
+    pub(super) release_deadline: Option<Duration>,
+    pub(super) done: Option<DoneReason>,
+    pub(super) observer: &'a mut dyn Observer,
 }
 
 pub async fn drive(
@@ -178,11 +178,11 @@ impl<'a> Driver<'a> {
         self.observer
     }
 
-    fn now(&self) -> Duration {
+    pub(super) fn now(&self) -> Duration {
         self.engine.pace.now()
     }
 
-    fn note(&mut self, service: Option<&str>, what: String) {
+    pub(super) fn note(&mut self, service: Option<&str>, what: String) {
         let at = self.now();
         match service {
             Some(s) => {
@@ -199,12 +199,15 @@ impl<'a> Driver<'a> {
     }
 
     async fn run(&mut self) {
-        self.note(None, format!(
-            "release {} to {} started ({} services)",
-            self.prepared.record,
-            self.release.settings.environment,
-            self.svcs.len()
-        ));
+        self.note(
+            None,
+            format!(
+                "release {} to {} started ({} services)",
+                self.prepared.record,
+                self.release.settings.environment,
+                self.svcs.len()
+            ),
+        );
         self.queue.push_back(Event::Start { now: self.now() });
         let mut interrupted = false;
         while self.done.is_none() {
@@ -257,10 +260,9 @@ impl<'a> Driver<'a> {
 
     fn next_deadline(&self) -> Option<Duration> {
         let services = self.svcs.iter().filter_map(|(name, svc)| {
-            let flying = self
-                .scheduler
-                .state(name)
-                .is_some_and(|s| s.in_flight() && s != orchestrate_core::dag::ServiceState::Cancelling);
+            let flying = self.scheduler.state(name).is_some_and(|s| {
+                s.in_flight() && s != orchestrate_core::dag::ServiceState::Cancelling
+            });
             svc.deadline.filter(|_| flying)
         });
         services.chain(self.release_deadline).min()
@@ -272,10 +274,13 @@ impl<'a> Driver<'a> {
             && now >= limit
         {
             self.release_deadline = None;
-            self.note(None, format!(
-                "the release's time limit ({}) passed",
-                humantime::format_duration(limit)
-            ));
+            self.note(
+                None,
+                format!(
+                    "the release's time limit ({}) passed",
+                    humantime::format_duration(limit)
+                ),
+            );
             self.queue.push_back(Event::ReleaseTimeout { now });
         }
         let expired: Vec<String> = self
@@ -304,10 +309,15 @@ impl<'a> Driver<'a> {
             Command::Check { service } => self.check(&service, now),
             Command::Bake { until } => {
                 self.bakes.push((now, until));
-                self.note(None, format!(
-                    "canary verified; baking for {}",
-                    humantime::format_duration(Duration::from_secs(until.saturating_sub(now).as_secs()))
-                ));
+                self.note(
+                    None,
+                    format!(
+                        "canary verified; baking for {}",
+                        humantime::format_duration(Duration::from_secs(
+                            until.saturating_sub(now).as_secs()
+                        ))
+                    ),
+                );
                 let (pace, tx) = (self.engine.pace, self.ctx.tx.clone());
                 tokio::spawn(async move {
                     pace.sleep(until.saturating_sub(pace.now())).await;
@@ -317,7 +327,9 @@ impl<'a> Driver<'a> {
             Command::Cancel { service } => self.cancel(&service, now),
             Command::Skip { service, reason } => {
                 let why = match &reason {
-                    SkipReason::NeedFailed { failed } => format!("skipped: needs {failed}, which failed"),
+                    SkipReason::NeedFailed { failed } => {
+                        format!("skipped: needs {failed}, which failed")
+                    }
                     SkipReason::Stopped => "skipped: the release stopped".to_owned(),
                 };
                 if let Some(svc) = self.svcs.get_mut(&service) {
@@ -334,7 +346,10 @@ impl<'a> Driver<'a> {
                     outcome: RollbackOutcome::Refused,
                     reason: Some("irreversible: halted, left as deployed".into()),
                 });
-                self.note(Some(&service), "halted: irreversible, left as deployed".into());
+                self.note(
+                    Some(&service),
+                    "halted: irreversible, left as deployed".into(),
+                );
             }
             Command::Done { status, reason } => {
                 self.done = Some(reason);
@@ -345,7 +360,9 @@ impl<'a> Driver<'a> {
 
     fn dispatch(&mut self, name: &str, now: Duration) {
         let vars = self.vars.for_deploy(name);
-        let Some(svc) = self.svcs.get_mut(name) else { return };
+        let Some(svc) = self.svcs.get_mut(name) else {
+            return;
+        };
         svc.dispatched_at = Some(now);
         svc.deadline = svc.spec.timeout.map(|t| now + t);
         let inputs = match render_all(&svc.spec.inputs, &vars) {
@@ -353,14 +370,25 @@ impl<'a> Driver<'a> {
             Err(why) => {
                 svc.failure = Some(detail(&format!("not dispatched: {why}")));
                 self.note(Some(name), format!("failed: not dispatched, {why}"));
-                self.queue.push_back(Event::RunFinished { service: name.to_owned(), success: false, now });
+                self.queue.push_back(Event::RunFinished {
+                    service: name.to_owned(),
+                    success: false,
+                    now,
+                });
                 return;
             }
         };
-        let (github, tx, spec) = (Arc::clone(&self.ctx.github), self.ctx.tx.clone(), svc.spec.clone());
+        let (github, tx, spec) = (
+            Arc::clone(&self.ctx.github),
+            self.ctx.tx.clone(),
+            svc.spec.clone(),
+        );
         let handle = tokio::spawn(async move {
             let result = tasks::dispatch(&github, &spec, None, inputs).await;
-            let _ = tx.send(Msg::Dispatched { service: spec.name.clone(), result });
+            let _ = tx.send(Msg::Dispatched {
+                service: spec.name.clone(),
+                result,
+            });
         });
         svc.task = Some(handle.abort_handle());
         let version = svc.target.clone();
@@ -369,12 +397,18 @@ impl<'a> Driver<'a> {
 
     fn await_run(&mut self, name: &str) {
         let settings = &self.release.settings;
-        let Some(svc) = self.svcs.get_mut(name) else { return };
-        let Some(dispatched) = svc.dispatched.clone() else { return };
+        let Some(svc) = self.svcs.get_mut(name) else {
+            return;
+        };
+        let Some(dispatched) = svc.dispatched.clone() else {
+            return;
+        };
         let deployment = DeploymentSpec {
             environment: deployment_environment(&settings.plan, &svc.spec, &settings.environment),
             git_ref: match &svc.spec.trigger {
-                orchestrate_core::plan::Trigger::WorkflowDispatch { git_ref, .. } => git_ref.clone(),
+                orchestrate_core::plan::Trigger::WorkflowDispatch { git_ref, .. } => {
+                    git_ref.clone()
+                }
                 orchestrate_core::plan::Trigger::RepositoryDispatch { .. } => "HEAD".to_owned(),
             },
             version: svc.target.clone(),
@@ -398,62 +432,109 @@ impl<'a> Driver<'a> {
             .environments
             .get(&settings.environment)
             .map_or(Duration::from_secs(60), |e| e.health_timeout);
-        let Some(svc) = self.svcs.get_mut(name) else { return };
-        let Some(health) = &svc.spec.health else { return };
+        let Some(svc) = self.svcs.get_mut(name) else {
+            return;
+        };
+        let Some(health) = &svc.spec.health else {
+            return;
+        };
         match Gate::new(name, health, &vars, env_timeout, &self.engine.health_route) {
             Ok(gate) => {
-                let (http, pace, tx) = (self.engine.http.clone(), self.engine.pace, self.ctx.tx.clone());
+                let (http, pace, tx) = (
+                    self.engine.http.clone(),
+                    self.engine.pace,
+                    self.ctx.tx.clone(),
+                );
                 let url = gate.url.clone();
                 let handle = tokio::spawn(async move {
                     let verdict = gate.run(&http, &pace).await;
-                    let _ = tx.send(Msg::Health { service: gate.service.clone(), verdict });
+                    let _ = tx.send(Msg::Health {
+                        service: gate.service.clone(),
+                        verdict,
+                    });
                 });
                 svc.task = Some(handle.abort_handle());
                 self.note(Some(name), format!("checking health: {url}"));
             }
             Err(why) => {
-                svc.health = HealthVerdict::Failed { attempts: 0, reason: why.clone() };
-                self.queue.push_back(Event::HealthVerdict { service: name.to_owned(), ok: false, now });
+                svc.health = HealthVerdict::Failed {
+                    attempts: 0,
+                    reason: why.clone(),
+                };
+                self.queue.push_back(Event::HealthVerdict {
+                    service: name.to_owned(),
+                    ok: false,
+                    now,
+                });
             }
         }
     }
 
     fn cancel(&mut self, name: &str, now: Duration) {
-        let Some(svc) = self.svcs.get_mut(name) else { return };
+        let Some(svc) = self.svcs.get_mut(name) else {
+            return;
+        };
         if let Some(task) = svc.task.take() {
             task.abort();
         }
         let checking = svc.run.as_ref().is_some_and(RunSummary::succeeded);
         match (&svc.dispatched, checking) {
             // The run is done; only the health gate was going: stopping it is the cancel.
-            (_, true) => self.queue.push_back(Event::Cancelled { service: name.to_owned(), now }),
+            (_, true) => self.queue.push_back(Event::Cancelled {
+                service: name.to_owned(),
+                now,
+            }),
             (Some(dispatched), false) => {
-                let handle = tokio::spawn(tasks::cancel(self.ctx.clone(), svc.spec.clone(), dispatched.clone()));
+                let handle = tokio::spawn(tasks::cancel(
+                    self.ctx.clone(),
+                    svc.spec.clone(),
+                    dispatched.clone(),
+                ));
                 svc.task = Some(handle.abort_handle());
             }
             // Dispatch in flight: cancel once it answers.
-            (None, false) if svc.dispatched_at.is_some() && svc.failure.is_none() => svc.cancel_pending = true,
-            (None, false) => self.queue.push_back(Event::Cancelled { service: name.to_owned(), now }),
+            (None, false) if svc.dispatched_at.is_some() && svc.failure.is_none() => {
+                svc.cancel_pending = true
+            }
+            (None, false) => self.queue.push_back(Event::Cancelled {
+                service: name.to_owned(),
+                now,
+            }),
         }
         self.note(Some(name), "cancelling".into());
     }
 
     fn rollback(&mut self, name: &str, now: Duration) {
         let settings = &self.release.settings;
-        let previous = self.prepared.deployed.get(name).and_then(|d| d.current.clone());
-        let Some(svc) = self.svcs.get(name) else { return };
+        let previous = self
+            .prepared
+            .deployed
+            .get(name)
+            .and_then(|d| d.current.clone());
+        let Some(svc) = self.svcs.get(name) else {
+            return;
+        };
         let refuse = |outcome: RollbackOutcome, reason: String| (outcome, reason);
         let decision = match &previous {
-            None => Err(refuse(RollbackOutcome::NoPrevious, "no previous version in the registry".into())),
-            Some(prev) => self.rollback_allowed(name, prev).map_err(|r| refuse(RollbackOutcome::Refused, r)),
+            None => Err(refuse(
+                RollbackOutcome::NoPrevious,
+                "no previous version in the registry".into(),
+            )),
+            Some(prev) => self
+                .rollback_allowed(name, prev)
+                .map_err(|r| refuse(RollbackOutcome::Refused, r)),
         };
         let prepared = decision.and_then(|()| {
             let prev = previous.clone().unwrap_or_default();
-            rollback_inputs(&svc.spec, &self.vars, &prev).map_err(|e| refuse(RollbackOutcome::Failed, e))
+            rollback_inputs(&svc.spec, &self.vars, &prev)
+                .map_err(|e| refuse(RollbackOutcome::Failed, e))
         });
         match prepared {
             Err((outcome, reason)) => {
-                self.note(Some(name), format!("rollback {}: {reason}", outcome_word(&outcome)));
+                self.note(
+                    Some(name),
+                    format!("rollback {}: {reason}", outcome_word(&outcome)),
+                );
                 self.rollbacks.push(RollbackReport {
                     service: name.to_owned(),
                     to_version: previous,
@@ -461,12 +542,26 @@ impl<'a> Driver<'a> {
                     outcome: outcome.clone(),
                     reason: Some(reason),
                 });
-                self.queue.push_back(Event::RollbackFinished { service: name.to_owned(), outcome, now });
+                self.queue.push_back(Event::RollbackFinished {
+                    service: name.to_owned(),
+                    outcome,
+                    now,
+                });
             }
             Ok((workflow, inputs)) => {
-                let limit = svc.spec.timeout.or(settings.timeout).unwrap_or(DEFAULT_ROLLBACK_LIMIT);
+                let limit = svc
+                    .spec
+                    .timeout
+                    .or(settings.timeout)
+                    .unwrap_or(DEFAULT_ROLLBACK_LIMIT);
                 let limit = self.engine.pace.to_real(limit);
-                tokio::spawn(tasks::rollback(self.ctx.clone(), svc.spec.clone(), workflow, inputs, limit));
+                tokio::spawn(tasks::rollback(
+                    self.ctx.clone(),
+                    svc.spec.clone(),
+                    workflow,
+                    inputs,
+                    limit,
+                ));
                 let to = previous.unwrap_or_default();
                 self.note(Some(name), format!("rolling back: to {to}"));
             }
@@ -486,158 +581,20 @@ impl<'a> Driver<'a> {
             .filter(|s| s.irreversible && !s.requires.is_empty())
             .filter(|s| match self.scheduler.status(&s.name) {
                 Some(status) => status.deployed,
-                None => self.prepared.deployed.get(&s.name).is_some_and(|d| d.current.is_some()),
+                None => self
+                    .prepared
+                    .deployed
+                    .get(&s.name)
+                    .is_some_and(|d| d.current.is_some()),
             })
             .map(|s| (s.name.clone(), s.requires.clone()))
             .collect();
         orchestrate_core::dag::compat::rollback_allowed(name, &version, &irreversible)
             .map_err(|e| e.to_string())
     }
-
-    fn on_msg(&mut self, msg: Msg) {
-        let now = self.now();
-        match msg {
-            Msg::Dispatched { service, result } => self.on_dispatched(&service, result, now),
-            Msg::RunKnown { service, run } => {
-                self.vars.set_run(&service, run.id, &run.html_url);
-                self.note(Some(&service), format!("running: {}", run.html_url));
-                if let Some(svc) = self.svcs.get_mut(&service) {
-                    svc.run = Some(run);
-                }
-            }
-            Msg::DeploymentCreated { service, id } => {
-                if let Some(svc) = self.svcs.get_mut(&service) {
-                    svc.deployment = Some(id);
-                }
-            }
-            Msg::RunDone { service, run, noticed, failure, artifacts } => {
-                self.vars.set_run(&service, run.id, &run.html_url);
-                for (name, fields) in &artifacts {
-                    self.vars.set_artifact(&service, name, fields);
-                }
-                let success = run.succeeded();
-                let text = match &failure {
-                    Some(f) => format!("failed: {}", f.message),
-                    None if success => "run succeeded".to_owned(),
-                    None => format!("failed: concluded {}", run.conclusion.as_deref().unwrap_or("?")),
-                };
-                if let Some(svc) = self.svcs.get_mut(&service) {
-                    svc.detection = Some((run.updated_at, noticed));
-                    svc.task = None;
-                    if !success || svc.spec.health.is_none() {
-                        svc.settled_at = Some(now);
-                    }
-                    if !success {
-                        svc.failure = failure.or_else(|| Some(detail(&text)));
-                    }
-                    svc.run = Some(run);
-                }
-                self.note(Some(&service), text);
-                self.queue.push_back(Event::RunFinished { service, success, now });
-            }
-            Msg::AwaitFailed { service, problem } => {
-                self.fail_run(&service, &problem, now);
-            }
-            Msg::Health { service, verdict } => {
-                let ok = matches!(verdict, HealthVerdict::Passed { .. });
-                let text = match &verdict {
-                    HealthVerdict::Passed { attempts } => format!("verified: healthy after {}", plural(*attempts, "check")),
-                    HealthVerdict::Failed { reason, .. } => format!("failed: health check, {reason}"),
-                    _ => "health not checked".into(),
-                };
-                if let Some(svc) = self.svcs.get_mut(&service) {
-                    svc.task = None;
-                    svc.settled_at = Some(now);
-                    if let HealthVerdict::Failed { reason, .. } = &verdict {
-                        svc.failure = Some(detail(&format!("health check failed: {reason}")));
-                    }
-                    svc.health = verdict;
-                }
-                self.note(Some(&service), text);
-                self.queue.push_back(Event::HealthVerdict { service, ok, now });
-            }
-            Msg::Tick => self.queue.push_back(Event::Tick { now }),
-            Msg::CancelDone { service, succeeded } => {
-                if let Some(svc) = self.svcs.get_mut(&service) {
-                    svc.task = None;
-                    svc.settled_at.get_or_insert(now);
-                }
-                match succeeded {
-                    Some(run) => {
-                        self.note(Some(&service), "run had already succeeded".into());
-                        if let Some(svc) = self.svcs.get_mut(&service) {
-                            svc.run = Some(run);
-                        }
-                        self.queue.push_back(Event::RunFinished { service, success: true, now });
-                    }
-                    None => {
-                        self.note(Some(&service), "cancelled".into());
-                        self.queue.push_back(Event::Cancelled { service, now });
-                    }
-                }
-            }
-            Msg::RollbackDone { service, outcome, run, reason } => {
-                let word = outcome_word(&outcome);
-                let link = run.as_ref().map(|r| r.url.clone()).unwrap_or_default();
-                self.note(Some(&service), format!("{word}: {}", reason.clone().unwrap_or(link)));
-                self.rollbacks.push(RollbackReport {
-                    service: service.clone(),
-                    to_version: self.prepared.deployed.get(&service).and_then(|d| d.current.clone()),
-                    run,
-                    outcome: outcome.clone(),
-                    reason,
-                });
-                self.queue.push_back(Event::RollbackFinished { service, outcome, now });
-            }
-        }
-    }
-
-    fn on_dispatched(&mut self, name: &str, result: Result<Dispatched, Problem>, now: Duration) {
-        let Some(svc) = self.svcs.get_mut(name) else { return };
-        svc.task = None;
-        match result {
-            Ok(dispatched) => {
-                svc.dispatched = Some(dispatched.clone());
-                let pending = std::mem::take(&mut svc.cancel_pending);
-                if let Some(run) = &dispatched.run {
-                    let url = run.html_url.clone();
-                    self.vars.set_run(name, run.id, &url);
-                    self.note(Some(name), format!("dispatched: {url}"));
-                } else {
-                    self.note(Some(name), "dispatched: run to be found by correlation id".into());
-                }
-                self.queue.push_back(Event::Dispatched { service: name.to_owned(), now });
-                if pending {
-                    let Some(svc) = self.svcs.get_mut(name) else { return };
-                    let handle = tokio::spawn(tasks::cancel(self.ctx.clone(), svc.spec.clone(), dispatched));
-                    svc.task = Some(handle.abort_handle());
-                }
-            }
-            Err(problem) => {
-                if std::mem::take(&mut svc.cancel_pending) {
-                    self.queue.push_back(Event::Cancelled { service: name.to_owned(), now });
-                } else {
-                    self.fail_run(name, &problem, now);
-                }
-            }
-        }
-    }
-
-    fn fail_run(&mut self, name: &str, problem: &Problem, now: Duration) {
-        if problem.refusal && self.refused.is_none() {
-            self.refused = Some(problem.message.clone());
-        }
-        if let Some(svc) = self.svcs.get_mut(name) {
-            svc.task = None;
-            svc.settled_at = Some(now);
-            svc.failure = Some(detail(&problem.message));
-        }
-        self.note(Some(name), format!("failed: {}", problem.message));
-        self.queue.push_back(Event::RunFinished { service: name.to_owned(), success: false, now });
-    }
 }
 
-fn detail(message: &str) -> FailureDetail {
+pub(super) fn detail(message: &str) -> FailureDetail {
     FailureDetail {
         job: None,
         step: None,
@@ -646,11 +603,15 @@ fn detail(message: &str) -> FailureDetail {
     }
 }
 
-fn plural(n: u32, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+pub(super) fn plural(n: u32, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
-fn outcome_word(o: &RollbackOutcome) -> &'static str {
+pub(super) fn outcome_word(o: &RollbackOutcome) -> &'static str {
     match o {
         RollbackOutcome::Succeeded => "rolled back",
         RollbackOutcome::Failed => "rollback failed",

@@ -36,9 +36,10 @@ pub async fn finish(driver: Driver<'_>) -> Outcome {
                 DeploymentState::Success,
                 format!("{} deployed; irreversible, left in place", svc.target),
             ),
-            Some(ServiceOutcome::RolledBack) => {
-                (DeploymentState::Inactive, format!("{} rolled back", svc.target))
-            }
+            Some(ServiceOutcome::RolledBack) => (
+                DeploymentState::Inactive,
+                format!("{} rolled back", svc.target),
+            ),
             other => (
                 DeploymentState::Failure,
                 format!(
@@ -122,9 +123,10 @@ fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> RunReport {
             let Some(svc) = driver.svcs.get(&s.name) else {
                 return base;
             };
-            let queued = svc.run.as_ref().and_then(|r| {
-                (r.run_started_at? - r.created_at).to_std().ok()
-            });
+            let queued = svc
+                .run
+                .as_ref()
+                .and_then(|r| (r.run_started_at? - r.created_at).to_std().ok());
             let duration = match (svc.dispatched_at, svc.settled_at) {
                 (Some(a), Some(b)) => Some(b.saturating_sub(a)),
                 _ => None,
@@ -150,7 +152,9 @@ fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> RunReport {
         .collect();
     let error = match end {
         End::Refused(message) => Some(format!("GitHub refused a request: {message}")),
-        End::TimedOut => Some("the release did not finish in time; runs in flight were cancelled".into()),
+        End::TimedOut => {
+            Some("the release did not finish in time; runs in flight were cancelled".into())
+        }
         End::Cancelled => Some("the release was interrupted; runs in flight were cancelled".into()),
         End::Succeeded | End::Failed => None,
     };

@@ -56,7 +56,12 @@ fn live<'a>(
     })
 }
 
-fn held(environment: &str, record: &ReleaseSetRecord, set: &ReleaseSet, until: DateTime<Utc>) -> LeaseError {
+fn held(
+    environment: &str,
+    record: &ReleaseSetRecord,
+    set: &ReleaseSet,
+    until: DateTime<Utc>,
+) -> LeaseError {
     LeaseError::Held {
         environment: environment.to_owned(),
         holder: set.release_id.clone(),
@@ -75,7 +80,9 @@ pub async fn record(
 ) -> Result<DeploymentId, LeaseError> {
     let locking = set.lease_expires_at.is_some();
     if locking {
-        let records = github.release_sets(repo, &set.environment, LOOKBACK).await?;
+        let records = github
+            .release_sets(repo, &set.environment, LOOKBACK)
+            .await?;
         if let Some((r, s, until)) = live(&records, now, &set.release_id).next() {
             return Err(held(&set.environment, r, s, until));
         }
@@ -88,12 +95,17 @@ pub async fn record(
         description: Some(description.to_owned()),
     };
     if locking {
-        let records = github.release_sets(repo, &set.environment, LOOKBACK).await?;
+        let records = github
+            .release_sets(repo, &set.environment, LOOKBACK)
+            .await?;
         let earlier = live(&records, now, &set.release_id)
             .filter(|(r, _, _)| r.deployment_id < id)
             .min_by_key(|(r, _, _)| r.deployment_id);
         if let Some((r, s, until)) = earlier {
-            let lost = update(DeploymentState::Error, "another release took the lock first");
+            let lost = update(
+                DeploymentState::Error,
+                "another release took the lock first",
+            );
             github.set_deployment_status(repo, id, &lost).await?;
             return Err(held(&set.environment, r, s, until));
         }
@@ -149,7 +161,12 @@ pub async fn finish(
 mod tests {
     use super::*;
 
-    fn record_of(id: u64, release: &str, state: Option<&str>, until: Option<i64>) -> ReleaseSetRecord {
+    fn record_of(
+        id: u64,
+        release: &str,
+        state: Option<&str>,
+        until: Option<i64>,
+    ) -> ReleaseSetRecord {
         // Record 6 was created long ago (a stray); the others a moment ago.
         let created = if id == 6 { 0 } else { 990 };
         ReleaseSetRecord {
@@ -170,16 +187,27 @@ mod tests {
     fn only_open_unexpired_leases_of_other_releases_are_live() {
         let now = DateTime::from_timestamp(1_000, 0).expect("valid");
         let records = vec![
-            record_of(1, "old", Some("in_progress"), Some(900)),   // expired
-            record_of(2, "done", Some("success"), Some(5_000)),    // finished
-            record_of(3, "nolock", Some("in_progress"), None),     // not locking
+            record_of(1, "old", Some("in_progress"), Some(900)), // expired
+            record_of(2, "done", Some("success"), Some(5_000)),  // finished
+            record_of(3, "nolock", Some("in_progress"), None),   // not locking
             record_of(4, "mine", Some("in_progress"), Some(5_000)),
             record_of(5, "other", None, Some(5_000)),
             record_of(6, "stray", None, Some(5_000)),
         ];
-        let ids: Vec<u64> = live(&records, now, "mine").map(|(r, _, _)| r.deployment_id).collect();
+        let ids: Vec<u64> = live(&records, now, "mine")
+            .map(|(r, _, _)| r.deployment_id)
+            .collect();
         assert_eq!(ids, [5]);
-        let err = held("production", &records[4], records[4].set.as_ref().expect("set"), DateTime::from_timestamp(5_000, 0).expect("valid"));
-        assert!(err.to_string().contains("locked by release other (deployment 5)"), "{err}");
+        let err = held(
+            "production",
+            &records[4],
+            records[4].set.as_ref().expect("set"),
+            DateTime::from_timestamp(5_000, 0).expect("valid"),
+        );
+        assert!(
+            err.to_string()
+                .contains("locked by release other (deployment 5)"),
+            "{err}"
+        );
     }
 }

@@ -40,7 +40,9 @@ impl Metrics {
                 detection.push(pace.to_real(lag));
             }
             if let Some(run) = &svc.run {
-                let span = (run.updated_at - run.created_at).to_std().unwrap_or_default();
+                let span = (run.updated_at - run.created_at)
+                    .to_std()
+                    .unwrap_or_default();
                 spans.insert(name.as_str(), span);
             }
         }
@@ -53,7 +55,12 @@ impl Metrics {
         for wave in driver.scheduler.graph().waves() {
             for name in wave {
                 let needs = driver.scheduler.graph().needs_of(&name).unwrap_or_default();
-                let mut start = needs.iter().filter_map(|n| finish.get(n)).max().copied().unwrap_or_default();
+                let mut start = needs
+                    .iter()
+                    .filter_map(|n| finish.get(n))
+                    .max()
+                    .copied()
+                    .unwrap_or_default();
                 if let Some((from, until)) = bake
                     && dispatched(&name).is_some_and(|d| d >= until)
                 {
@@ -96,7 +103,9 @@ impl Metrics {
             return None;
         }
         let rank = (q * self.detection.len() as f64).ceil() as usize;
-        self.detection.get(rank.clamp(1, self.detection.len()) - 1).copied()
+        self.detection
+            .get(rank.clamp(1, self.detection.len()) - 1)
+            .copied()
     }
 
     pub fn overhead(&self) -> Duration {
@@ -105,28 +114,54 @@ impl Metrics {
 
     /// A small table for people.
     pub fn render(&self, title: &str) -> String {
-        let ms = |d: Option<Duration>| d.map_or("–".to_owned(), |d| format!("{} ms", d.as_millis()));
+        let ms =
+            |d: Option<Duration>| d.map_or("–".to_owned(), |d| format!("{} ms", d.as_millis()));
         let secs = |d: Duration| format!("{:.1} s", d.as_secs_f64());
         let mut out = String::new();
         let _ = writeln!(out, "### {title}\n");
         let _ = writeln!(out, "| measure | value |\n|---|---|");
         let rows = [
-            ("runs awaited / repositories", format!("{} / {}", self.runs, self.repos)),
+            (
+                "runs awaited / repositories",
+                format!("{} / {}", self.runs, self.repos),
+            ),
             ("requests (total)", self.requests.to_string()),
-            ("requests counted against the rate limit", self.counted.to_string()),
+            (
+                "requests counted against the rate limit",
+                self.counted.to_string(),
+            ),
             ("304 Not Modified (free)", self.not_modified.to_string()),
             (
                 "of which awaiting runs (total / 304)",
-                self.awaiting.map_or("–".to_owned(), |(t, n)| format!("{t} / {n}")),
+                self.awaiting
+                    .map_or("–".to_owned(), |(t, n)| format!("{t} / {n}")),
             ),
             ("retries", self.retries.to_string()),
-            ("detection latency p50 (real time)", ms(self.detection_quantile(0.5))),
-            ("detection latency p95 (real time)", ms(self.detection_quantile(0.95))),
+            (
+                "detection latency p50 (real time)",
+                ms(self.detection_quantile(0.5)),
+            ),
+            (
+                "detection latency p95 (real time)",
+                ms(self.detection_quantile(0.95)),
+            ),
             ("wall time (GitHub time)", secs(self.wall)),
-            ("runs' critical path incl. bake (GitHub time)", secs(self.critical_path)),
-            ("wall time minus critical path (GitHub time)", secs(self.overhead())),
-            ("wall time minus critical path (real time)", secs(self.overhead().div_f64(self.scale.max(1.0)))),
-            ("time scale (GitHub seconds per real second)", format!("{}", self.scale)),
+            (
+                "runs' critical path incl. bake (GitHub time)",
+                secs(self.critical_path),
+            ),
+            (
+                "wall time minus critical path (GitHub time)",
+                secs(self.overhead()),
+            ),
+            (
+                "wall time minus critical path (real time)",
+                secs(self.overhead().div_f64(self.scale.max(1.0))),
+            ),
+            (
+                "time scale (GitHub seconds per real second)",
+                format!("{}", self.scale),
+            ),
         ];
         for (k, v) in rows {
             let _ = writeln!(out, "| {k} | {v} |");

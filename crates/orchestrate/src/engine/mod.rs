@@ -19,6 +19,7 @@ pub mod session;
 pub mod vars;
 
 mod driver;
+mod events;
 mod finish;
 mod prepare;
 mod tasks;

@@ -109,12 +109,16 @@ impl Live {
 
 impl Observer for Live {
     fn service(&mut self, at: Duration, service: &str, state: &str, detail: &str) {
-        let text = self.masker.redact(&format!("{state:<16} {detail} ({})", clock(at).trim()));
+        let text = self
+            .masker
+            .redact(&format!("{state:<16} {detail} ({})", clock(at).trim()));
         match self.bars.get(service) {
             Some(bar) if is_final(state) => bar.finish_with_message(text),
             Some(bar) => bar.set_message(text),
             None => {
-                let _ = self.multi.println(format!("{service:<w$} {text}", w = self.width));
+                let _ = self
+                    .multi
+                    .println(format!("{service:<w$} {text}", w = self.width));
             }
         }
     }
@@ -160,7 +164,12 @@ mod tests {
         let masker = Masker::new();
         masker.register("s3cr3t-token");
         let mut lines = Lines::new(Vec::new(), masker, ["backend", "web"]);
-        lines.service(Duration::from_secs(65), "web", "dispatched", "https://x?t=s3cr3t-token");
+        lines.service(
+            Duration::from_secs(65),
+            "web",
+            "dispatched",
+            "https://x?t=s3cr3t-token",
+        );
         lines.release(Duration::from_secs(3), "canary baking");
         let text = String::from_utf8(lines.out).expect("utf-8");
         assert_eq!(

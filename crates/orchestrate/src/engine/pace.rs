@@ -51,7 +51,8 @@ impl Pace {
 
     /// GitHub's clock at `since_start` into the release.
     pub fn github_at(&self, since_start: Duration) -> DateTime<Utc> {
-        self.github_start + chrono::Duration::from_std(since_start).unwrap_or(chrono::TimeDelta::MAX)
+        self.github_start
+            + chrono::Duration::from_std(since_start).unwrap_or(chrono::TimeDelta::MAX)
     }
 
     /// GitHub's clock as a `SystemTime`, for the report.
@@ -86,7 +87,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn scaled_pace_divides_waits_and_multiplies_spans() {
         let pace = Pace::scaled(60.0, DateTime::UNIX_EPOCH);
-        assert_eq!(pace.to_real(Duration::from_secs(300)), Duration::from_secs(5));
+        assert_eq!(
+            pace.to_real(Duration::from_secs(300)),
+            Duration::from_secs(5)
+        );
         tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(pace.now(), Duration::from_secs(120));
         assert_eq!(pace.github_now().timestamp(), 120);

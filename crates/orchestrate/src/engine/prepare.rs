@@ -41,7 +41,10 @@ pub async fn prepare(
         .await
         .map_err(|e| StartError::from_github(&e))?;
     let compatibility = check_compatibility(release, &deployed)?;
-    for v in compatibility.iter().filter(|v| v.status == CompatStatus::Unknown) {
+    for v in compatibility
+        .iter()
+        .filter(|v| v.status == CompatStatus::Unknown)
+    {
         observer.release(
             engine.pace.now(),
             &format!(
@@ -85,7 +88,10 @@ pub async fn prepare(
     if lock {
         observer.release(
             engine.pace.now(),
-            &format!("environment `{}` locked for this release", settings.environment),
+            &format!(
+                "environment `{}` locked for this release",
+                settings.environment
+            ),
         );
     }
     Ok(Prepared {

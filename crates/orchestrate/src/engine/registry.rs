@@ -24,7 +24,12 @@ pub struct Deployed {
 
 /// The GitHub environment a service's deployments are recorded in.
 pub fn deployment_environment(plan: &Plan, service: &Service, environment: &str) -> String {
-    let sharing = plan.services.iter().filter(|s| s.repo == service.repo).count() > 1;
+    let sharing = plan
+        .services
+        .iter()
+        .filter(|s| s.repo == service.repo)
+        .count()
+        > 1;
     if sharing {
         format!("{environment}/{}", service.name)
     } else {
@@ -75,7 +80,8 @@ mod tests {
     fn services_sharing_a_repository_get_their_own_environment() {
         let text = "version: 1\nname: p\nenvironments: {staging: {}}\nservices:\n  api: {repo: a/be, workflow: d.yml}\n  web: {repo: a/kmp, workflow: w.yml}\n  ios: {repo: a/kmp, workflow: i.yml}\n";
         let plan = load("p.yml", text).expect("valid").plan;
-        let env = |s: &str| deployment_environment(&plan, plan.service(s).expect("service"), "staging");
+        let env =
+            |s: &str| deployment_environment(&plan, plan.service(s).expect("service"), "staging");
         assert_eq!(env("api"), "staging");
         assert_eq!(env("web"), "staging/web");
         assert_eq!(env("ios"), "staging/ios");

@@ -24,12 +24,30 @@ pub const DEFAULT_SPEED: f64 = 60.0;
 
 /// The scenarios shipped in `examples/scenarios/`, by name.
 pub const BUILT_IN: &[(&str, &str)] = &[
-    ("happy", include_str!("../../../../examples/scenarios/happy.yml")),
-    ("backend-unhealthy", include_str!("../../../../examples/scenarios/backend-unhealthy.yml")),
-    ("android-upload-fails", include_str!("../../../../examples/scenarios/android-upload-fails.yml")),
-    ("canary-fails", include_str!("../../../../examples/scenarios/canary-fails.yml")),
-    ("flaky-api", include_str!("../../../../examples/scenarios/flaky-api.yml")),
-    ("fifty-runs", include_str!("../../../../examples/scenarios/fifty-runs.yml")),
+    (
+        "happy",
+        include_str!("../../../../examples/scenarios/happy.yml"),
+    ),
+    (
+        "backend-unhealthy",
+        include_str!("../../../../examples/scenarios/backend-unhealthy.yml"),
+    ),
+    (
+        "android-upload-fails",
+        include_str!("../../../../examples/scenarios/android-upload-fails.yml"),
+    ),
+    (
+        "canary-fails",
+        include_str!("../../../../examples/scenarios/canary-fails.yml"),
+    ),
+    (
+        "flaky-api",
+        include_str!("../../../../examples/scenarios/flaky-api.yml"),
+    ),
+    (
+        "fifty-runs",
+        include_str!("../../../../examples/scenarios/fifty-runs.yml"),
+    ),
 ];
 
 /// The release a rehearsal runs unless the command line says otherwise.
@@ -60,14 +78,21 @@ pub struct Rehearsal {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RehearsalError {
-    #[error("scenario `{name}` is neither a file nor a built-in scenario ({})", names())]
+    #[error(
+        "scenario `{name}` is neither a file nor a built-in scenario ({})",
+        names()
+    )]
     Unknown { name: String },
     #[error("scenario `{name}`: {message}")]
     Invalid { name: String, message: String },
 }
 
 fn names() -> String {
-    BUILT_IN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    BUILT_IN
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +195,9 @@ mod tests {
         assert_eq!(r.versions_text().as_deref(), Some(r#"{"a":"1.0.0"}"#));
         let err = Rehearsal::parse("t", "repoz: []\n").expect_err("typo");
         assert!(err.to_string().contains("repoz"), "{err}");
-        assert!(matches!(Rehearsal::load("nope"), Err(RehearsalError::Unknown { .. })));
+        assert!(matches!(
+            Rehearsal::load("nope"),
+            Err(RehearsalError::Unknown { .. })
+        ));
     }
 }

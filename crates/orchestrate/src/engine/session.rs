@@ -62,12 +62,7 @@ pub fn end_failure(outcome: &Outcome) -> Result<(), Failure> {
             .report
             .services
             .iter()
-            .filter(|s| {
-                matches!(
-                    s.outcome,
-                    ServiceOutcome::Failed | ServiceOutcome::TimedOut
-                )
-            })
+            .filter(|s| matches!(s.outcome, ServiceOutcome::Failed | ServiceOutcome::TimedOut))
             .map(|s| match &s.failure {
                 Some(f) => format!("{}: {}", s.name, f.message),
                 None => s.name.clone(),
@@ -84,7 +79,13 @@ pub fn end_failure(outcome: &Outcome) -> Result<(), Failure> {
 }
 
 /// Delivers the report's notifications (never fails the release) and records them in it.
-pub async fn notify(report: &mut RunReport, settings: &Settings, env: &Env, api_url: &str, masker: &Masker) {
+pub async fn notify(
+    report: &mut RunReport,
+    settings: &Settings,
+    env: &Env,
+    api_url: &str,
+    masker: &Masker,
+) {
     let plan = &settings.plan;
     if plan.notifications.is_empty() {
         return;
@@ -107,7 +108,12 @@ pub async fn notify(report: &mut RunReport, settings: &Settings, env: &Env, api_
     let notifier = Notifier::new(http, plan.channels.clone(), secrets, masker.clone());
     let notices = notify::at_finish(report);
     report.notifications = notifier
-        .notify(report, &notices, &plan.notifications, settings.channels.as_deref())
+        .notify(
+            report,
+            &notices,
+            &plan.notifications,
+            settings.channels.as_deref(),
+        )
         .await;
 }
 
@@ -122,7 +128,13 @@ pub fn would_notify(report: &RunReport, settings: &Settings) -> Vec<String> {
     };
     notify::route(report, &notices, routing)
         .iter()
-        .map(|d| format!("would notify {}: {}", d.channel.as_str(), d.event().as_str()))
+        .map(|d| {
+            format!(
+                "would notify {}: {}",
+                d.channel.as_str(),
+                d.event().as_str()
+            )
+        })
         .collect()
 }
 
@@ -130,8 +142,17 @@ pub fn would_notify(report: &RunReport, settings: &Settings) -> Vec<String> {
 /// (title: the service; message: the failed job and step, with the link).
 pub fn log_groups<W: Write>(out: &mut Workflow<W>, report: &RunReport) -> std::io::Result<()> {
     for s in report.services.iter().filter(|s| s.to_version.is_some()) {
-        out.group(&format!("{} {}: {}", s.name, s.to_version.as_deref().unwrap_or(""), s.outcome.as_str()))?;
-        for entry in report.timeline.iter().filter(|e| e.service.as_deref() == Some(&s.name)) {
+        out.group(&format!(
+            "{} {}: {}",
+            s.name,
+            s.to_version.as_deref().unwrap_or(""),
+            s.outcome.as_str()
+        ))?;
+        for entry in report
+            .timeline
+            .iter()
+            .filter(|e| e.service.as_deref() == Some(&s.name))
+        {
             let at = chrono::DateTime::<chrono::Utc>::from(entry.at);
             out.line(&format!("{} {}", at.format("%H:%M:%S"), entry.what))?;
         }

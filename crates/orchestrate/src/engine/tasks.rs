@@ -25,8 +25,14 @@ pub enum Msg {
         result: Result<Dispatched, Problem>,
     },
     /// The awaited run is known (from the dispatch answer or found by correlation).
-    RunKnown { service: String, run: RunSummary },
-    DeploymentCreated { service: String, id: DeploymentId },
+    RunKnown {
+        service: String,
+        run: RunSummary,
+    },
+    DeploymentCreated {
+        service: String,
+        id: DeploymentId,
+    },
     RunDone {
         service: String,
         run: RunSummary,
@@ -37,8 +43,14 @@ pub enum Msg {
         artifacts: BTreeMap<String, BTreeMap<String, String>>,
     },
     /// The run could not be awaited (watcher gave up, artifacts unusable, …).
-    AwaitFailed { service: String, problem: Problem },
-    Health { service: String, verdict: HealthVerdict },
+    AwaitFailed {
+        service: String,
+        problem: Problem,
+    },
+    Health {
+        service: String,
+        verdict: HealthVerdict,
+    },
     Tick,
     /// A cancel took effect; `Some(run)` when the run had already succeeded.
     CancelDone {
@@ -153,7 +165,9 @@ pub async fn await_run(
     let Some(target) = WatchTarget::from_dispatch(&dispatched, ctx.skew) else {
         send(Msg::AwaitFailed {
             service: name,
-            problem: Problem::new("the dispatch gave no run id and no correlation id to find the run by"),
+            problem: Problem::new(
+                "the dispatch gave no run id and no correlation id to find the run by",
+            ),
         });
         return;
     };
@@ -191,12 +205,18 @@ pub async fn await_run(
                 match download(&ctx, &service, &run, &work_dir).await {
                     Ok(artifacts) => (None, artifacts),
                     Err(problem) => {
-                        send(Msg::AwaitFailed { service: name, problem });
+                        send(Msg::AwaitFailed {
+                            service: name,
+                            problem,
+                        });
                         return;
                     }
                 }
             } else {
-                (Some(failure_of(&ctx.github, &service, &run).await), BTreeMap::new())
+                (
+                    Some(failure_of(&ctx.github, &service, &run).await),
+                    BTreeMap::new(),
+                )
             };
             send(Msg::RunDone {
                 service: name,
@@ -247,7 +267,11 @@ async fn record_deployment(ctx: &Ctx, service: &Service, run: &RunSummary, d: &D
         environment_url: None,
         description: Some(format!("deploying {}", d.version)),
     };
-    if let Err(e) = ctx.github.set_deployment_status(&service.repo, id, &status).await {
+    if let Err(e) = ctx
+        .github
+        .set_deployment_status(&service.repo, id, &status)
+        .await
+    {
         tracing::warn!(service = %service.name, error = %e, "could not set the deployment status");
     }
     let _ = ctx.tx.send(Msg::DeploymentCreated {
@@ -256,7 +280,11 @@ async fn record_deployment(ctx: &Ctx, service: &Service, run: &RunSummary, d: &D
     });
 }
 
-async fn failure_of(github: &Arc<dyn GitHub>, service: &Service, run: &RunSummary) -> FailureDetail {
+async fn failure_of(
+    github: &Arc<dyn GitHub>,
+    service: &Service,
+    run: &RunSummary,
+) -> FailureDetail {
     match github.failure_detail(&service.repo, run.id).await {
         Ok(f) => f.to_report(),
         Err(e) => FailureDetail {
@@ -351,7 +379,10 @@ async fn find_run(ctx: &Ctx, target: WatchTarget) -> Option<u64> {
             handle.changed().await?;
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), found).await.ok().flatten()
+    tokio::time::timeout(Duration::from_secs(60), found)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Dispatches a rollback and awaits it, within `limit` (real time).
@@ -379,7 +410,11 @@ pub async fn rollback(
             Err(p) => return done(RollbackOutcome::Failed, None, Some(p.message)),
         };
         let Some(target) = WatchTarget::from_dispatch(&dispatched, ctx.skew) else {
-            return done(RollbackOutcome::Failed, None, Some("the rollback run cannot be identified".into()));
+            return done(
+                RollbackOutcome::Failed,
+                None,
+                Some("the rollback run cannot be identified".into()),
+            );
         };
         match ctx.watcher.watch(target).completed().await {
             Ok(run) if run.succeeded() => done(RollbackOutcome::Succeeded, Some(&run), None),
@@ -395,7 +430,10 @@ pub async fn rollback(
         Err(_) => done(
             RollbackOutcome::Failed,
             None,
-            Some(format!("the rollback did not finish within {}", humantime::format_duration(limit))),
+            Some(format!(
+                "the rollback did not finish within {}",
+                humantime::format_duration(limit)
+            )),
         ),
     };
     let _ = ctx.tx.send(msg);

@@ -46,15 +46,24 @@ impl ReleaseVars {
 
     /// `runs.<svc>.id|url` once the run is known.
     pub fn set_run(&mut self, service: &str, id: u64, url: &str) {
-        self.shared.insert(format!("runs.{service}.id"), id.to_string());
-        self.shared.insert(format!("runs.{service}.url"), url.to_owned());
+        self.shared
+            .insert(format!("runs.{service}.id"), id.to_string());
+        self.shared
+            .insert(format!("runs.{service}.url"), url.to_owned());
     }
 
     /// `artifacts.<svc>.<artifact>.<field>` for each JSON field read from an artifact.
-    pub fn set_artifact(&mut self, service: &str, artifact: &str, fields: &BTreeMap<String, String>) {
+    pub fn set_artifact(
+        &mut self,
+        service: &str,
+        artifact: &str,
+        fields: &BTreeMap<String, String>,
+    ) {
         for (field, value) in fields {
-            self.shared
-                .insert(format!("artifacts.{service}.{artifact}.{field}"), value.clone());
+            self.shared.insert(
+                format!("artifacts.{service}.{artifact}.{field}"),
+                value.clone(),
+            );
         }
     }
 
@@ -106,10 +115,9 @@ pub fn rollback_inputs(
 ) -> Result<(Option<String>, BTreeMap<String, String>), String> {
     let rollback_vars = vars.for_rollback(&service.name, previous);
     match &service.rollback {
-        Some(r) if r.workflow.is_some() || !r.inputs.is_empty() => Ok((
-            r.workflow.clone(),
-            render_all(&r.inputs, &rollback_vars)?,
-        )),
+        Some(r) if r.workflow.is_some() || !r.inputs.is_empty() => {
+            Ok((r.workflow.clone(), render_all(&r.inputs, &rollback_vars)?))
+        }
         _ => {
             let mut deploy_vars = rollback_vars;
             deploy_vars.insert("version".into(), previous.to_owned());
@@ -123,12 +131,15 @@ mod tests {
     use super::*;
     use orchestrate_core::plan::load;
 
-    const PLAN: &str = "version: 1\nname: p\nenvironments: {staging: {vars: {api: https://x}}}\nservices:\n  api:\n    repo: a/b\n    workflow: d.yml\n    inputs: {v: \"{{ version }}\", prev: \"{{ previous_version }}\", url: \"{{ vars.api }}\"}\n  web:\n    repo: a/c\n    workflow: w.yml\n    needs: [api]\n    inputs: {img: \"{{ artifacts.api.info.image }}\", run: \"{{ runs.api.id }}\", api: \"{{ versions.api }}\"}\n";
+    const PLAN: &str = "version: 1\nname: p\nenvironments: {staging: {vars: {api: https://x}}}\nservices:\n  api:\n    repo: a/b\n    workflow: d.yml\n    artifacts: [info]\n    inputs: {v: \"{{ version }}\", prev: \"{{ previous_version }}\", url: \"{{ vars.api }}\"}\n  web:\n    repo: a/c\n    workflow: w.yml\n    needs: [api]\n    inputs: {img: \"{{ artifacts.api.info.image }}\", run: \"{{ runs.api.id }}\", api: \"{{ versions.api }}\"}\n";
 
     #[test]
     fn deploy_vars_fill_in_as_the_release_goes() {
         let plan = load("p.yml", PLAN).expect("valid").plan;
-        let targets = BTreeMap::from([("api".to_owned(), "1.3.0".to_owned()), ("web".to_owned(), "2.0.0".to_owned())]);
+        let targets = BTreeMap::from([
+            ("api".to_owned(), "1.3.0".to_owned()),
+            ("web".to_owned(), "2.0.0".to_owned()),
+        ]);
         let deployed = BTreeMap::from([("api".to_owned(), "1.2.0".to_owned())]);
         let mut vars = ReleaseVars::new(&plan, "staging", "42", targets, deployed);
         let api = plan.service("api").expect("api");
@@ -140,7 +151,11 @@ mod tests {
         let err = render_all(&web.inputs, &vars.for_deploy("web")).expect_err("no artifact yet");
         assert!(err.contains("artifacts.api.info.image"), "{err}");
         vars.set_run("api", 7, "https://gh/run/7");
-        vars.set_artifact("api", "info", &BTreeMap::from([("image".to_owned(), "img:1.3.0".to_owned())]));
+        vars.set_artifact(
+            "api",
+            "info",
+            &BTreeMap::from([("image".to_owned(), "img:1.3.0".to_owned())]),
+        );
         let rendered = render_all(&web.inputs, &vars.for_deploy("web")).expect("renders");
         assert_eq!(rendered["img"], "img:1.3.0");
         assert_eq!(rendered["run"], "7");

@@ -203,3 +203,44 @@ pub async fn send(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<SmtpSettings, String> {
+        SmtpSettings::from_env(&Env::from_map(vars.iter().copied()))
+    }
+
+    #[test]
+    fn security_follows_the_variable_else_the_port_convention() {
+        let s = settings(&[(SMTP_HOST, "mail.example.com")]).expect("valid");
+        assert_eq!((s.security, s.port), (SmtpSecurity::StartTls, 587));
+        let s = settings(&[(SMTP_HOST, "h"), (SMTP_PORT, "465")]).expect("valid");
+        assert_eq!((s.security, s.port), (SmtpSecurity::Tls, 465));
+        let s = settings(&[(SMTP_HOST, "h"), (SMTP_SECURITY, "none")]).expect("valid");
+        assert_eq!((s.security, s.port), (SmtpSecurity::None, 25));
+        let s = settings(&[
+            (SMTP_HOST, "h"),
+            (SMTP_SECURITY, "TLS"),
+            (SMTP_PORT, "2465"),
+        ])
+        .expect("valid");
+        assert_eq!((s.security, s.port), (SmtpSecurity::Tls, 2465));
+    }
+
+    #[test]
+    fn bad_settings_name_the_variable_and_debug_hides_the_password() {
+        assert_eq!(
+            settings(&[]).expect_err("no host"),
+            "environment variable `SMTP_HOST` is not set"
+        );
+        assert_eq!(
+            settings(&[(SMTP_HOST, "h"), (SMTP_SECURITY, "ssl3")]).expect_err("bad"),
+            "`SMTP_SECURITY` must be `starttls`, `tls` or `none`, got `ssl3`"
+        );
+        assert!(settings(&[(SMTP_HOST, "h"), (SMTP_PORT, "x")]).is_err());
+        let s = settings(&[(SMTP_HOST, "h"), (SMTP_PASSWORD, "hunter22")]).expect("valid");
+        assert!(!format!("{s:?}").contains("hunter22"));
+    }
+}

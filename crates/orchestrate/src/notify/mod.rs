@@ -307,3 +307,40 @@ impl<I: IssueTracker> Notifier<I> {
         }
     }
 }
+
+#[cfg(test)]
+mod secrets_tests {
+    use orchestrate_core::notify::rule::{SlackConfig, WebhookConfig};
+
+    use super::*;
+
+    #[test]
+    fn secrets_come_from_the_variables_the_plan_names_and_missing_ones_are_problems() {
+        let env = Env::from_map([("MY_SLACK", "https://hooks.slack.com/services/T/B/x")]);
+        let channels = ChannelsConfig {
+            slack: Some(SlackConfig {
+                webhook_url_env: "MY_SLACK".to_owned(),
+            }),
+            webhook: Some(WebhookConfig {
+                url_env: "HOOK_URL".to_owned(),
+                secret_env: Some("HOOK_SECRET".to_owned()),
+                timeout: Duration::from_secs(5),
+            }),
+            ..ChannelsConfig::default()
+        };
+        let s = NotifySecrets::from_env(&env, &channels, None);
+        assert_eq!(
+            s.slack_webhook_url.as_deref(),
+            Some("https://hooks.slack.com/services/T/B/x")
+        );
+        assert_eq!(
+            s.problems,
+            [(
+                Channel::Webhook,
+                "environment variable `HOOK_URL` is not set".to_owned()
+            )]
+        );
+        assert_eq!(s.values(), ["https://hooks.slack.com/services/T/B/x"]);
+        assert!(!format!("{s:?}").contains("hooks.slack.com"));
+    }
+}

@@ -5,3 +5,5 @@ mod action;
 mod cli;
 mod runner;
 mod support;
+mod engine_github;
+mod rehearse_scenarios;

@@ -1,0 +1,143 @@
+//! `orchestrate run` (a release from a terminal, live progress on a TTY) and the real release
+//! of `orchestrate action` (step outputs, job summary, a log group per service and `::error`
+//! annotations). Both talk to `GITHUB_API_URL` (default `https://api.github.com`).
+
+use std::io::IsTerminal as _;
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use orchestrate_core::plan::Repo;
+use orchestrate_core::report;
+use orchestrate_github::PollPolicy;
+
+use super::{Io, action, dry_run};
+use crate::cli::RunArgs;
+use crate::engine::observe::{Lines, Live, Observer};
+use crate::engine::{Engine, HealthRoute, Outcome, Pace, Release, session};
+use crate::env::{Env, GithubContext};
+use crate::error::Failure;
+use crate::preview::Preview;
+use crate::settings::{Purpose, RawSettings, Settings, planfile};
+
+pub fn run(args: &RunArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
+    let label = args.release.plan.display().to_string();
+    let file = planfile::read(&args.release.plan, &label)?;
+    let settings = Settings::validate(
+        &RawSettings::from_run_args(args, env),
+        &file,
+        Purpose::Release,
+    )?;
+    for secret in settings.secrets() {
+        io.masker.register(secret);
+    }
+    let gh = env.github();
+    if settings.dry_run {
+        let preview = Preview::build(&settings).context("building the release preview")?;
+        let report = dry_run::report(&settings, &preview, SystemTime::now(), gh.run_url());
+        let text = format!(
+            "{}{}",
+            report::summary::render(&report),
+            dry_run::waves_markdown(&preview)
+        );
+        return io
+            .print(&text)
+            .context("writing to stdout")
+            .map_err(Failure::from);
+    }
+    let outcome = release(&settings, env, io, std::io::stderr().is_terminal())?;
+    io.print(&report::summary::render(&outcome.report))
+        .context("writing to stdout")?;
+    session::end_failure(&outcome)
+}
+
+/// The action's real release: outputs and summary are written whatever the outcome.
+pub fn in_action(settings: &Settings, env: &Env, io: &mut Io) -> Result<(), Failure> {
+    let gh = env.github();
+    let outcome = match release(settings, env, io, false) {
+        Ok(outcome) => outcome,
+        Err(failure) => {
+            let location = crate::gha::Location {
+                title: Some("orchestrate".into()),
+                ..crate::gha::Location::default()
+            };
+            io.out
+                .annotate(crate::gha::Level::Error, &location, &failure.to_string())
+                .context("writing to stdout")?;
+            return Err(failure);
+        }
+    };
+    session::log_groups(&mut io.out, &outcome.report).context("writing to stdout")?;
+    action::write_outputs(&gh, io, &outcome.report)?;
+    action::write_summary(&gh, io, &report::summary::render(&outcome.report))?;
+    session::end_failure(&outcome)
+}
+
+/// Runs the release against GitHub; notifications are sent and recorded in the report.
+fn release(settings: &Settings, env: &Env, io: &mut Io, live: bool) -> Result<Outcome, Failure> {
+    let gh = env.github();
+    let github = session::client(&gh.api_url, settings.auth.as_ref())?;
+    let work = tempfile::tempdir().context("creating a directory for artifacts")?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let release = Release {
+        settings: settings.clone(),
+        orchestrator: orchestrator(&gh, settings),
+        orchestrator_ref: orchestrator_ref(&gh, settings),
+        run_url: gh.run_url(),
+    };
+    let masker = io.masker.clone();
+    let names: Vec<String> = settings.release.iter().map(|(s, _)| s.to_owned()).collect();
+    runtime.block_on(async {
+        let engine = Engine {
+            github,
+            http: crate::notify::http::client().context("building the HTTP client")?,
+            pace: Pace::real(),
+            poll: PollPolicy::default(),
+            health_route: HealthRoute::Direct,
+            work_dir: work.path().to_path_buf(),
+            skew: chrono::Duration::seconds(120),
+        };
+        let result = if live {
+            let mut observer = Live::new(&names, masker.clone());
+            crate::engine::execute(&engine, &release, &mut observer as &mut dyn Observer).await
+        } else {
+            let mut observer = Lines::new(
+                &mut io.err,
+                masker.clone(),
+                names.iter().map(String::as_str),
+            );
+            crate::engine::execute(&engine, &release, &mut observer).await
+        };
+        let mut outcome = result.map_err(session::start_failure)?;
+        session::notify(&mut outcome.report, settings, env, &gh.api_url, &masker).await;
+        Ok(outcome)
+    })
+}
+
+/// Where the release set is recorded: the orchestrating repository (`GITHUB_REPOSITORY`), or
+/// outside Actions the first service's repository.
+fn orchestrator(gh: &GithubContext, settings: &Settings) -> Repo {
+    gh.repository
+        .as_deref()
+        .and_then(|r| r.split_once('/'))
+        .map(|(owner, name)| Repo {
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+        })
+        .or_else(|| settings.plan.services.first().map(|s| s.repo.clone()))
+        .unwrap_or(Repo {
+            owner: "orchestrate".into(),
+            name: "release".into(),
+        })
+}
+
+fn orchestrator_ref(gh: &GithubContext, settings: &Settings) -> String {
+    if gh.repository.is_some()
+        && let Some(sha) = &gh.sha
+    {
+        return sha.clone();
+    }
+    match settings.plan.services.first().map(|s| &s.trigger) {
+        Some(orchestrate_core::plan::Trigger::WorkflowDispatch { git_ref, .. }) => git_ref.clone(),
+        _ => "main".to_owned(),
+    }
+}

@@ -1,0 +1,214 @@
+//! The driver's handling of what its tasks report: each message updates what the driver knows
+//! about a service (run, deployment, health, failure) and queues the scheduler's next event.
+
+use std::time::Duration;
+
+use orchestrate_core::dag::Event;
+use orchestrate_core::report::{HealthVerdict, RollbackReport};
+use orchestrate_github::Dispatched;
+
+use super::driver::{Driver, detail, outcome_word, plural};
+use super::tasks::{self, Msg, Problem};
+
+impl Driver<'_> {
+    pub(super) fn on_msg(&mut self, msg: Msg) {
+        let now = self.now();
+        match msg {
+            Msg::Dispatched { service, result } => self.on_dispatched(&service, result, now),
+            Msg::RunKnown { service, run } => {
+                self.vars.set_run(&service, run.id, &run.html_url);
+                self.note(Some(&service), format!("running: {}", run.html_url));
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.run = Some(run);
+                }
+            }
+            Msg::DeploymentCreated { service, id } => {
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.deployment = Some(id);
+                }
+            }
+            Msg::RunDone {
+                service,
+                run,
+                noticed,
+                failure,
+                artifacts,
+            } => {
+                self.vars.set_run(&service, run.id, &run.html_url);
+                for (name, fields) in &artifacts {
+                    self.vars.set_artifact(&service, name, fields);
+                }
+                let success = run.succeeded();
+                let text = match &failure {
+                    Some(f) => format!("failed: {}", f.message),
+                    None if success => "run succeeded".to_owned(),
+                    None => format!(
+                        "failed: concluded {}",
+                        run.conclusion.as_deref().unwrap_or("?")
+                    ),
+                };
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.detection = Some((run.updated_at, noticed));
+                    svc.task = None;
+                    if !success || svc.spec.health.is_none() {
+                        svc.settled_at = Some(now);
+                    }
+                    if !success {
+                        svc.failure = failure.or_else(|| Some(detail(&text)));
+                    }
+                    svc.run = Some(run);
+                }
+                self.note(Some(&service), text);
+                self.queue.push_back(Event::RunFinished {
+                    service,
+                    success,
+                    now,
+                });
+            }
+            Msg::AwaitFailed { service, problem } => {
+                self.fail_run(&service, &problem, now);
+            }
+            Msg::Health { service, verdict } => {
+                let ok = matches!(verdict, HealthVerdict::Passed { .. });
+                let text = match &verdict {
+                    HealthVerdict::Passed { attempts } => {
+                        format!("verified: healthy after {}", plural(*attempts, "check"))
+                    }
+                    HealthVerdict::Failed { reason, .. } => {
+                        format!("failed: health check, {reason}")
+                    }
+                    _ => "health not checked".into(),
+                };
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.task = None;
+                    svc.settled_at = Some(now);
+                    if let HealthVerdict::Failed { reason, .. } = &verdict {
+                        svc.failure = Some(detail(&format!("health check failed: {reason}")));
+                    }
+                    svc.health = verdict;
+                }
+                self.note(Some(&service), text);
+                self.queue
+                    .push_back(Event::HealthVerdict { service, ok, now });
+            }
+            Msg::Tick => self.queue.push_back(Event::Tick { now }),
+            Msg::CancelDone { service, succeeded } => {
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.task = None;
+                    svc.settled_at.get_or_insert(now);
+                }
+                match succeeded {
+                    Some(run) => {
+                        self.note(Some(&service), "run had already succeeded".into());
+                        if let Some(svc) = self.svcs.get_mut(&service) {
+                            svc.run = Some(run);
+                        }
+                        self.queue.push_back(Event::RunFinished {
+                            service,
+                            success: true,
+                            now,
+                        });
+                    }
+                    None => {
+                        self.note(Some(&service), "cancelled".into());
+                        self.queue.push_back(Event::Cancelled { service, now });
+                    }
+                }
+            }
+            Msg::RollbackDone {
+                service,
+                outcome,
+                run,
+                reason,
+            } => {
+                let word = outcome_word(&outcome);
+                let link = run.as_ref().map(|r| r.url.clone()).unwrap_or_default();
+                self.note(
+                    Some(&service),
+                    format!("{word}: {}", reason.clone().unwrap_or(link)),
+                );
+                self.rollbacks.push(RollbackReport {
+                    service: service.clone(),
+                    to_version: self
+                        .prepared
+                        .deployed
+                        .get(&service)
+                        .and_then(|d| d.current.clone()),
+                    run,
+                    outcome: outcome.clone(),
+                    reason,
+                });
+                self.queue.push_back(Event::RollbackFinished {
+                    service,
+                    outcome,
+                    now,
+                });
+            }
+        }
+    }
+
+    fn on_dispatched(&mut self, name: &str, result: Result<Dispatched, Problem>, now: Duration) {
+        let Some(svc) = self.svcs.get_mut(name) else {
+            return;
+        };
+        svc.task = None;
+        match result {
+            Ok(dispatched) => {
+                svc.dispatched = Some(dispatched.clone());
+                let pending = std::mem::take(&mut svc.cancel_pending);
+                if let Some(run) = &dispatched.run {
+                    let url = run.html_url.clone();
+                    self.vars.set_run(name, run.id, &url);
+                    self.note(Some(name), format!("dispatched: {url}"));
+                } else {
+                    self.note(
+                        Some(name),
+                        "dispatched: run to be found by correlation id".into(),
+                    );
+                }
+                self.queue.push_back(Event::Dispatched {
+                    service: name.to_owned(),
+                    now,
+                });
+                if pending {
+                    let Some(svc) = self.svcs.get_mut(name) else {
+                        return;
+                    };
+                    let handle = tokio::spawn(tasks::cancel(
+                        self.ctx.clone(),
+                        svc.spec.clone(),
+                        dispatched,
+                    ));
+                    svc.task = Some(handle.abort_handle());
+                }
+            }
+            Err(problem) => {
+                if std::mem::take(&mut svc.cancel_pending) {
+                    self.queue.push_back(Event::Cancelled {
+                        service: name.to_owned(),
+                        now,
+                    });
+                } else {
+                    self.fail_run(name, &problem, now);
+                }
+            }
+        }
+    }
+
+    fn fail_run(&mut self, name: &str, problem: &Problem, now: Duration) {
+        if problem.refusal && self.refused.is_none() {
+            self.refused = Some(problem.message.clone());
+        }
+        if let Some(svc) = self.svcs.get_mut(name) {
+            svc.task = None;
+            svc.settled_at = Some(now);
+            svc.failure = Some(detail(&problem.message));
+        }
+        self.note(Some(name), format!("failed: {}", problem.message));
+        self.queue.push_back(Event::RunFinished {
+            service: name.to_owned(),
+            success: false,
+            now,
+        });
+    }
+}

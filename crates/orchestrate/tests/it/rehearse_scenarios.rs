@@ -1,0 +1,150 @@
+//! `orchestrate rehearse` end to end: the built binary runs the reference plan on the built-in
+//! emulator under each strategy and each shipped failure scenario, and exits like a real run.
+//! The scenarios are copied with a higher `speed` so the suite stays quick.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::support::{Output, reference_plan, repo_root, run};
+
+/// The shipped scenario `name`, sped up to 600x, in a temp dir.
+fn fast_scenario(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let text = std::fs::read_to_string(repo_root().join(format!("examples/scenarios/{name}.yml")))
+        .expect("scenario");
+    let text = text.replace("speed: 120", "speed: 600");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("{name}.yml"));
+    std::fs::write(&path, text).expect("write");
+    (dir, path)
+}
+
+fn rehearse(scenario: &str, extra: &[&str]) -> (Output, Value, String) {
+    let (dir, path) = fast_scenario(scenario);
+    let summary = dir.path().join("summary.md");
+    let mut args = vec![
+        "rehearse",
+        reference_plan(),
+        "--scenario",
+        path.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--summary-file",
+        summary.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args, &[]);
+    let report: Value = serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("report JSON: {e}\n{out:?}"));
+    let summary = std::fs::read_to_string(summary).unwrap_or_default();
+    (out, report, summary)
+}
+
+fn outcome(report: &Value, service: &str) -> String {
+    report["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["name"] == service)
+        .and_then(|s| s["outcome"].as_str())
+        .unwrap_or_else(|| panic!("no {service}"))
+        .to_owned()
+}
+
+/// Position in the timeline of the first entry about `service` containing `what`.
+fn when(report: &Value, service: &str, what: &str) -> usize {
+    report["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .position(|e| e["service"] == service && e["what"].as_str().is_some_and(|w| w.starts_with(what)))
+        .unwrap_or_else(|| panic!("no `{what}` for {service}"))
+}
+
+const FRONTENDS: [&str; 4] = ["android", "ios", "web", "desktop"];
+
+#[test]
+fn the_reference_plan_succeeds_under_each_strategy_in_the_right_order() {
+    for strategy in ["sequential", "parallel", "canary"] {
+        let (out, report, summary) = rehearse("happy", &["--strategy", strategy]);
+        assert_eq!(out.code, 0, "{strategy}: {}", out.stderr);
+        assert_eq!(report["status"], "succeeded", "{strategy}");
+        assert!(summary.contains("```mermaid"), "{strategy}: summary has the graph");
+        let backend_verified = when(&report, "backend", "verified");
+        for s in FRONTENDS {
+            assert_eq!(outcome(&report, s), "succeeded", "{strategy}: {s}");
+            assert!(when(&report, s, "dispatching") > backend_verified, "{strategy}: {s} waits for backend");
+        }
+        let dispatches: Vec<usize> = FRONTENDS.iter().map(|s| when(&report, s, "dispatching")).collect();
+        match strategy {
+            "sequential" => {
+                // One at a time, in file order: each dispatch after the previous one settled.
+                for pair in FRONTENDS.windows(2) {
+                    assert!(when(&report, pair[1], "dispatching") > when(&report, pair[0], "run succeeded"), "{pair:?}");
+                }
+            }
+            "parallel" => {
+                let last_settled = FRONTENDS.iter().map(|s| when(&report, s, "run succeeded")).min().expect("four");
+                assert!(dispatches.iter().all(|d| *d < last_settled), "all four in flight together");
+            }
+            _ => {
+                let bake = report["timeline"].as_array().expect("timeline").iter().position(|e| e["what"].as_str().is_some_and(|w| w.starts_with("canary verified"))).expect("a bake");
+                assert!(when(&report, "web", "verified") < bake);
+                for s in ["android", "ios", "desktop"] {
+                    assert!(when(&report, s, "dispatching") > bake, "{s} after the bake");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn backend_never_healthy_stops_everything_and_rolls_it_back() {
+    let (out, report, summary) = rehearse("backend-unhealthy", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(report["status"], "rolled_back");
+    assert_eq!(outcome(&report, "backend"), "failed");
+    for s in FRONTENDS {
+        assert_eq!(outcome(&report, s), "skipped", "{s}");
+    }
+    assert_eq!(report["rollbacks"][0]["service"], "backend");
+    assert_eq!(report["rollbacks"][0]["outcome"], "succeeded");
+    assert!(summary.contains("expected `1.3.0`"), "{summary}");
+}
+
+#[test]
+fn android_failing_in_upload_names_job_and_step_cancels_and_rolls_back() {
+    let (out, report, summary) = rehearse("android-upload-fails", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(outcome(&report, "android"), "failed");
+    let android = report["services"].as_array().expect("services").iter().find(|s| s["name"] == "android").expect("android");
+    assert_eq!(android["failure"]["job"], "publish");
+    assert_eq!(android["failure"]["step"], "upload");
+    assert!(summary.contains("step `upload`"), "{summary}");
+    // ios (8m) was still running when android (6m) failed: cancelled; desktop (4m) had
+    // succeeded: rolled back, as were web and backend.
+    assert_eq!(outcome(&report, "ios"), "cancelled");
+    for s in ["desktop", "web", "backend"] {
+        assert_eq!(outcome(&report, s), "rolled_back", "{s}");
+    }
+    assert!(out.stderr.contains("android: job `publish`, step `upload`"), "{}", out.stderr);
+}
+
+#[test]
+fn a_failed_canary_skips_the_rest_and_rolls_back_the_backend() {
+    let (out, report, summary) = rehearse("canary-fails", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(outcome(&report, "web"), "failed");
+    for s in ["android", "ios", "desktop"] {
+        assert_eq!(outcome(&report, s), "skipped", "{s}");
+    }
+    assert_eq!(outcome(&report, "backend"), "rolled_back");
+    assert!(summary.contains("step `Smoke test`"), "{summary}");
+}
+
+#[test]
+fn a_flaky_api_is_retried_and_the_release_succeeds() {
+    let (out, report, _) = rehearse("flaky-api", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(report["status"], "succeeded");
+    assert!(report["api"]["requests"].as_u64().is_some_and(|n| n > 0));
+}
