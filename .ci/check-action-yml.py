@@ -30,9 +30,9 @@ EXPECTED_INPUTS = {
     "target_environment": None,
     "versions": None,
     "deployment_strategy": None,
-    "rollback_on_failure": "true",
+    "rollback_on_failure": "",
     "notification_channels": None,
-    "dry_run": "false",
+    "dry_run": "",
     "timeout": None,
 }
 EXPECTED_OUTPUTS = {

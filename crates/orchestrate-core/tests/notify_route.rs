@@ -4,8 +4,11 @@ use orchestrate_core::notify::rule::{
     Channel, ChannelsConfig, Conditions, Event, IssueConfig, Rule, Severity,
 };
 use orchestrate_core::notify::samples::{failure_with_rollback, health_check_failure, success};
-use orchestrate_core::notify::{Notice, Routing, at_finish, at_start, parse_channel_filter, route};
+use orchestrate_core::notify::{
+    Delivery, Notice, Routing, at_finish, at_start, parse_channel_filter, route,
+};
 use orchestrate_core::plan::{Repo, Strategy};
+use orchestrate_core::report::RunReport;
 
 fn events(notices: &[Notice]) -> Vec<(Event, Severity)> {
     notices.iter().map(|n| (n.event, n.severity)).collect()
@@ -18,6 +21,24 @@ fn rule(events: &[Event], severity: Option<Severity>, to: &[Channel]) -> Rule {
         when: Conditions::default(),
         to: to.to_vec(),
     }
+}
+
+fn routed(
+    report: &RunReport,
+    notices: &[Notice],
+    rules: &[Rule],
+    channels: &ChannelsConfig,
+    only: Option<&[Channel]>,
+) -> Vec<Delivery> {
+    route(
+        report,
+        notices,
+        Routing {
+            rules,
+            channels,
+            only,
+        },
+    )
 }
 
 fn issue_channel(close_on_success: bool) -> ChannelsConfig {
@@ -117,15 +138,7 @@ fn rules_filter_by_event_severity_and_conditions() {
         sequential_only,
     ];
     let channels = ChannelsConfig::default();
-    let out = route(
-        &report,
-        &notices,
-        Routing {
-            rules: &rules,
-            channels: &channels,
-            only: None,
-        },
-    );
+    let out = routed(&report, &notices, &rules, &channels, None);
     let got: Vec<_> = out.iter().map(|d| (d.channel, d.event())).collect();
     // android was halted, not failed: the android rule does not match deployment_failed.
     assert_eq!(
@@ -146,15 +159,7 @@ fn severity_threshold_is_inclusive_and_upward() {
         rule(&[], Some(Severity::Error), &[Channel::Email]),
     ];
     let channels = ChannelsConfig::default();
-    let out = route(
-        &report,
-        &notices,
-        Routing {
-            rules: &rules,
-            channels: &channels,
-            only: None,
-        },
-    );
+    let out = routed(&report, &notices, &rules, &channels, None);
     assert_eq!(out.len(), 1, "nothing is critical in staging");
     assert_eq!(out[0].channel, Channel::Email);
     let got: Vec<_> = out[0].notices.iter().map(|n| n.event).collect();
@@ -187,15 +192,7 @@ fn deliveries_are_deduplicated_per_channel_and_escalation_adds_channels() {
         ),
     ];
     let channels = ChannelsConfig::default();
-    let out = route(
-        &report,
-        &notices,
-        Routing {
-            rules: &rules,
-            channels: &channels,
-            only: None,
-        },
-    );
+    let out = routed(&report, &notices, &rules, &channels, None);
     let slack = &out[0];
     assert_eq!(slack.channel, Channel::Slack);
     assert_eq!(slack.notices.len(), 4, "each event once");
@@ -205,15 +202,7 @@ fn deliveries_are_deduplicated_per_channel_and_escalation_adds_channels() {
     assert_eq!(out.len(), 3);
     // The same rules in staging would not escalate.
     let calm = health_check_failure();
-    let out = route(
-        &calm,
-        &at_finish(&calm),
-        Routing {
-            rules: &rules,
-            channels: &channels,
-            only: None,
-        },
-    );
+    let out = routed(&calm, &at_finish(&calm), &rules, &channels, None);
     assert_eq!(
         out.iter().map(|d| d.channel).collect::<Vec<_>>(),
         [Channel::Slack]
@@ -233,15 +222,7 @@ fn notification_channels_input_restricts_channels() {
     let only = parse_channel_filter("email, webhook")
         .expect("valid")
         .expect("a restriction");
-    let out = route(
-        &report,
-        &notices,
-        Routing {
-            rules: &rules,
-            channels: &channels,
-            only: Some(&only),
-        },
-    );
+    let out = routed(&report, &notices, &rules, &channels, Some(&only));
     assert_eq!(
         out.iter().map(|d| d.channel).collect::<Vec<_>>(),
         [Channel::Webhook, Channel::Email]
@@ -249,18 +230,7 @@ fn notification_channels_input_restricts_channels() {
     let none = parse_channel_filter("none")
         .expect("valid")
         .expect("a restriction");
-    assert!(
-        route(
-            &report,
-            &notices,
-            Routing {
-                rules: &rules,
-                channels: &channels,
-                only: Some(&none)
-            }
-        )
-        .is_empty()
-    );
+    assert!(routed(&report, &notices, &rules, &channels, Some(&none)).is_empty());
     assert_eq!(parse_channel_filter("  ").expect("valid"), None);
     let err = parse_channel_filter("slack,teams").expect_err("teams is unknown");
     assert_eq!(
@@ -279,46 +249,16 @@ fn success_reaches_the_issue_channel_only_to_close() {
         &[Channel::GithubIssue],
     )];
     let closing = issue_channel(true);
-    let out = route(
-        &report,
-        &notices,
-        Routing {
-            rules: &rules,
-            channels: &closing,
-            only: None,
-        },
-    );
+    let out = routed(&report, &notices, &rules, &closing, None);
     assert_eq!(out.len(), 1);
     assert_eq!(
         (out[0].channel, out[0].event()),
         (Channel::GithubIssue, Event::DeploymentSucceeded)
     );
     let keeping = issue_channel(false);
-    assert!(
-        route(
-            &report,
-            &notices,
-            Routing {
-                rules: &rules,
-                channels: &keeping,
-                only: None
-            }
-        )
-        .is_empty()
-    );
+    assert!(routed(&report, &notices, &rules, &keeping, None).is_empty());
     let only = [Channel::Slack];
-    assert!(
-        route(
-            &report,
-            &notices,
-            Routing {
-                rules: &rules,
-                channels: &closing,
-                only: Some(&only)
-            }
-        )
-        .is_empty()
-    );
+    assert!(routed(&report, &notices, &rules, &closing, Some(&only)).is_empty());
 }
 
 #[test]
@@ -330,15 +270,7 @@ fn service_condition_on_release_wide_events_uses_the_release_set() {
     let mut web = rule(&[], None, &[Channel::Email]);
     web.when.services = vec!["web".to_owned()];
     let channels = ChannelsConfig::default();
-    let out = route(
-        &report,
-        &notices,
-        Routing {
-            rules: &[ios, web],
-            channels: &channels,
-            only: None,
-        },
-    );
+    let out = routed(&report, &notices, &[ios, web], &channels, None);
     assert_eq!(
         out.iter().map(|d| d.channel).collect::<Vec<_>>(),
         [Channel::Email]

@@ -176,6 +176,33 @@ pub fn paged(body: &Value, link: Option<String>) -> Response {
     response
 }
 
+/// Where a list lives and how GitHub shapes it.
+#[derive(Debug, Clone, Copy)]
+pub struct ListPage<'a> {
+    /// The request's query (`per_page`, `page` and the filters, kept in the `Link` URLs).
+    pub query: &'a [(String, String)],
+    pub base_url: &'a str,
+    /// The list's path, e.g. `/repos/o/r/issues`.
+    pub path: &'a str,
+    /// `Some("workflow_runs")` for `{"total_count": n, "workflow_runs": [...]}`; `None` for a
+    /// bare array.
+    pub wrap: Option<&'a str>,
+}
+
+impl ListPage<'_> {
+    /// The page the query asks for of `items`, each rendered by `render`, with its `Link`.
+    pub fn respond<T>(&self, items: &[T], render: impl Fn(&T) -> Value) -> Response {
+        let paging = Paging::from_query(param(self.query, "per_page"), param(self.query, "page"));
+        let page: Vec<Value> = paging.slice(items).iter().map(render).collect();
+        let body = match self.wrap {
+            Some(key) => json!({ "total_count": items.len(), key: page }),
+            None => Value::Array(page),
+        };
+        let link = paging.link(items.len(), self.base_url, self.path, self.query);
+        paged(&body, link)
+    }
+}
+
 /// Looks a query parameter up.
 pub fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
     query

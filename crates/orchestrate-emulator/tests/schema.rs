@@ -4,6 +4,8 @@
 //! model (ETag/304, rate-limit headers, `Link`, the artifact redirect target, dispatch bodies,
 //! API version 2026-03-10).
 
+#[path = "common/octo.rs"]
+mod octo;
 mod schema_support;
 
 use schema_support::checker::{API_2022, Checker};

@@ -8,7 +8,6 @@ use sha2::{Digest, Sha256};
 
 use crate::client::{Client, Request, http_client};
 use crate::error::{Error, Purpose, Result, remedy};
-use crate::link;
 use crate::models::ArtifactList;
 use crate::pacing::RateHeaders;
 use crate::types::{ArtifactInfo, ArtifactLimits, ExtractedArtifact, Repo};
@@ -35,15 +34,8 @@ impl Client {
                     source,
                 })?;
             all.extend(list.artifacts.into_iter().map(ArtifactInfo::from));
-            match response.link.as_deref().and_then(link::next_link) {
-                Some(next) => {
-                    path = link::relative_to_base(&next, self.base_url()).map_err(|host| {
-                        Error::ForeignHost {
-                            what: "a pagination link",
-                            host,
-                        }
-                    })?;
-                }
+            match self.next_page(&response)? {
+                Some(next) => path = next,
                 None => break,
             }
         }

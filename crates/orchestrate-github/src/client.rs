@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::{Auth, Credentials};
 use crate::error::{Error, Purpose, Result, remedy};
+use crate::link;
 use crate::pacing::{RateHeaders, RetryPolicy, rate_limit_wait};
 use crate::stats::RequestStats;
 use crate::types::Repo;
@@ -314,22 +315,30 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A reqwest client that works without an OS certificate store (`FROM scratch`).
-pub(crate) fn http_client(config: &ClientConfig, redirects: bool) -> Result<reqwest::Client> {
+/// The one recipe for orchestrate's HTTPS clients: bundled webpki roots (the action's image has
+/// no OS certificate store), rustls with ring, and the `orchestrate/<version>` user agent. The
+/// GitHub client adds its timeouts and redirect policy; the binary's notification and health
+/// check client uses it as it is.
+pub fn https_client_builder() -> reqwest::ClientBuilder {
     // The binary installs ring at start; installing it here too keeps the library usable on
     // its own (tests, the emulator). An error only means a provider is already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
         .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+    reqwest::Client::builder()
+        .user_agent(concat!("orchestrate/", env!("CARGO_PKG_VERSION")))
+        .tls_certs_only(roots)
+}
+
+/// The GitHub client's reqwest client: no redirects unless asked, the configured timeouts.
+pub(crate) fn http_client(config: &ClientConfig, redirects: bool) -> Result<reqwest::Client> {
     let policy = if redirects {
         reqwest::redirect::Policy::limited(5)
     } else {
         reqwest::redirect::Policy::none()
     };
-    reqwest::Client::builder()
-        .user_agent(concat!("orchestrate/", env!("CARGO_PKG_VERSION")))
-        .tls_certs_only(roots)
+    https_client_builder()
         .redirect(policy)
         .connect_timeout(config.connect_timeout)
         .timeout(config.request_timeout)
@@ -374,6 +383,20 @@ impl Client {
 
     pub fn api_version(&self) -> ApiVersion {
         self.config.api_version
+    }
+
+    /// The path of the next page of a list, if there is one. A `Link` to another host is an
+    /// error: the token is only ever sent to the configured API.
+    pub(crate) fn next_page(&self, response: &Response) -> Result<Option<String>> {
+        let Some(next) = response.link.as_deref().and_then(link::next_link) else {
+            return Ok(None);
+        };
+        link::relative_to_base(&next, self.base_url())
+            .map(Some)
+            .map_err(|host| Error::ForeignHost {
+                what: "a pagination link",
+                host,
+            })
     }
 
     /// The `Authorization` header for a repository (artifact downloads send it themselves).

@@ -5,7 +5,6 @@
 
 use crate::client::{Client, Method, Request};
 use crate::error::{Error, Result};
-use crate::link;
 use crate::models::{Deployment, DeploymentStatus, MessageBody};
 use crate::types::{
     DeployedHistory, DeployedVersion, DeploymentId, DeploymentStatusUpdate, NewDeployment,
@@ -119,15 +118,8 @@ impl Client {
                     source,
                 })?;
             all.extend(page);
-            match response.link.as_deref().and_then(link::next_link) {
-                Some(next) => {
-                    path = link::relative_to_base(&next, self.base_url()).map_err(|host| {
-                        Error::ForeignHost {
-                            what: "a pagination link",
-                            host,
-                        }
-                    })?;
-                }
+            match self.next_page(&response)? {
+                Some(next) => path = next,
                 None => break,
             }
         }

@@ -27,7 +27,6 @@ use chrono::{DateTime, Utc};
 use crate::client::{ApiVersion, Client, Method, Request};
 use crate::correlate::{self, INPUT_NAME};
 use crate::error::{Error, Result};
-use crate::link;
 use crate::models::{DispatchResponse, RunList};
 use crate::types::{
     Correlation, DispatchRequest, Dispatched, RepositoryDispatchRequest, RunRef, RunSummary,
@@ -327,15 +326,8 @@ impl Client {
                     .filter(|r| r.is_of_workflow(&c.workflow))
                     .cloned(),
             );
-            match response.link.as_deref().and_then(link::next_link) {
-                Some(next) => {
-                    path = link::relative_to_base(&next, self.base_url()).map_err(|host| {
-                        Error::ForeignHost {
-                            what: "a pagination link",
-                            host,
-                        }
-                    })?;
-                }
+            match self.next_page(&response)? {
+                Some(next) => path = next,
                 None => break,
             }
         }

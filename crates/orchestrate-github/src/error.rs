@@ -173,6 +173,9 @@ pub fn remedy(status: u16, message: &str, purpose: &Purpose) -> Option<String> {
             }
             Some(text)
         }
+        410 if message.contains("disabled") => Some(format!(
+            "enable the feature on {repo} or point orchestrate at another repository"
+        )),
         422 => remedy_422(message, purpose),
         _ => None,
     }
@@ -253,6 +256,10 @@ mod tests {
         );
         assert!(not_found.contains("GITHUB_TOKEN cannot reach other repositories"));
         assert!(not_found.contains("deploy.yml does not exist"));
+        assert_eq!(
+            remedy(410, "Issues are disabled for this repo", &purpose()).as_deref(),
+            Some("enable the feature on acme/api or point orchestrate at another repository")
+        );
     }
 
     #[test]

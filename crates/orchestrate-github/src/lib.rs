@@ -1,7 +1,8 @@
 //! The only crate of orchestrate that talks to GitHub: the [`GitHub`] trait (one method per use
 //! case, orchestrate's own types in and out), its REST implementation [`Client`], the
 //! [`RunWatcher`] that awaits runs cheaply, and the pure policies behind them (poll intervals,
-//! backoff, rate-limit pacing, correlation, `Link` parsing, safe unzip).
+//! backoff, rate-limit pacing, correlation, `Link` parsing, safe unzip). The issue notification
+//! channel's calls are inherent methods of [`Client`] (`issues.rs`).
 
 mod api;
 mod artifacts;
@@ -11,6 +12,7 @@ pub mod correlate;
 pub mod deployments;
 mod dispatch;
 pub mod error;
+mod issues;
 pub mod link;
 mod models;
 pub mod pacing;

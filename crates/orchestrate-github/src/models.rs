@@ -159,6 +159,16 @@ pub struct MessageBody {
     pub message: Option<String>,
 }
 
+/// `issue` (also what `GET /repos/{owner}/{repo}/issues` lists: pull requests included, told
+/// apart by `pull_request`).
+#[derive(Debug, Deserialize)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
 /// `POST /app/installations/{id}/access_tokens`.
 #[derive(Deserialize)]
 pub struct InstallationToken {

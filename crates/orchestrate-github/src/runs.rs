@@ -7,7 +7,6 @@ use crate::client::{Client, Method, Request};
 use crate::correlate;
 use crate::dispatch::{created_filter, enc};
 use crate::error::{Error, Result};
-use crate::link;
 use crate::models::{Job, JobList, RunList, WorkflowRun};
 use crate::types::{CancelOutcome, PollQuery, PollResult, Repo, RunFailure, RunSummary};
 
@@ -72,17 +71,12 @@ impl Client {
                     .correlations
                     .iter()
                     .all(|c| result.correlated.contains_key(c));
-            let next = response.link.as_deref().and_then(link::next_link);
-            match next {
-                Some(next) if !complete => {
-                    path = link::relative_to_base(&next, self.base_url()).map_err(|host| {
-                        Error::ForeignHost {
-                            what: "a pagination link",
-                            host,
-                        }
-                    })?;
-                }
-                _ => break,
+            if complete {
+                break;
+            }
+            match self.next_page(&response)? {
+                Some(next) => path = next,
+                None => break,
             }
         }
         // Awaited runs the list did not show (older than the filter, beyond the pages read).

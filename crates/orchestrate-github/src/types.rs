@@ -330,3 +330,18 @@ pub struct ReleaseSetRecord {
     pub state: Option<String>,
     pub set: Option<ReleaseSet>,
 }
+
+/// An issue, as much as the issue notification channel needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueRef {
+    pub number: u64,
+    pub title: String,
+}
+
+/// An issue to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIssue {
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+}

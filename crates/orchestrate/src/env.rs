@@ -80,12 +80,18 @@ pub const SLACK_WEBHOOK_URL: &str = "SLACK_WEBHOOK_URL";
 pub const SMTP_HOST: &str = "SMTP_HOST";
 /// SMTP server port.
 pub const SMTP_PORT: &str = "SMTP_PORT";
+/// SMTP connection security: `starttls` (STARTTLS required), `tls` (implicit TLS, "SMTPS") or
+/// `none` (a local or test server only). When unset, port 465 means `tls`, any other `starttls`.
+pub const SMTP_SECURITY: &str = "SMTP_SECURITY";
 /// SMTP user name.
 pub const SMTP_USERNAME: &str = "SMTP_USERNAME";
 /// SMTP password (a secret).
 pub const SMTP_PASSWORD: &str = "SMTP_PASSWORD";
 /// Sender address when the plan's email channel names none.
 pub const SMTP_FROM: &str = "SMTP_FROM";
+/// Tests only: the Python interpreter (with `aiosmtpd`) that runs the local SMTP server of the
+/// email channel's tests (they look for one, or install aiosmtpd, when it is not set).
+pub const ORCHESTRATE_TEST_SMTP_PYTHON: &str = "ORCHESTRATE_TEST_SMTP_PYTHON";
 /// The runner's artifact/results token (a secret we never use but must never print).
 pub const ACTIONS_RUNTIME_TOKEN: &str = "ACTIONS_RUNTIME_TOKEN";
 /// The runner's OIDC request token (a secret we never use but must never print).

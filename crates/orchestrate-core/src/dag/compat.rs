@@ -106,13 +106,16 @@ pub fn check(input: &CompatInput<'_>) -> Vec<CompatFinding> {
 }
 
 /// The findings of [`check`] as report verdicts: the final state's, then the earlier states'
-/// problems (the state is lost; [`CompatFinding::message`] names it).
+/// problems, each naming its state.
 pub fn verdicts(findings: &[CompatFinding]) -> Vec<CompatVerdict> {
     let (last, earlier): (Vec<_>, Vec<_>) =
         findings.iter().partition(|f| f.state == CompatState::Final);
     last.into_iter()
         .chain(earlier)
-        .map(|f| f.verdict.clone())
+        .map(|f| CompatVerdict {
+            state: (f.state != CompatState::Final).then(|| f.state.to_string()),
+            ..f.verdict.clone()
+        })
         .collect()
 }
 
@@ -214,6 +217,8 @@ fn verdict(
         range: range.to_string(),
         against: against.map(ToString::to_string),
         status,
+        // Set by [`verdicts`]: a finding carries its state beside the verdict.
+        state: None,
     }
 }
 

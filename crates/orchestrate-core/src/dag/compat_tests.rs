@@ -182,6 +182,8 @@ fn an_intermediate_violation_names_its_state() {
     assert_eq!(report.len(), 4);
     assert_eq!(report[3].service, "desktop");
     assert_eq!(report[3].status, CompatStatus::Violated);
+    assert_eq!(report[3].state.as_deref(), Some("after wave 1"));
+    assert_eq!(report[0].state, None, "the final state names none");
 }
 
 #[test]

@@ -141,6 +141,10 @@ pub struct CompatVerdict {
     pub range: String,
     pub against: Option<String>,
     pub status: CompatStatus,
+    /// The state of the release the verdict holds in, e.g. `after wave 1`; `None` for the
+    /// final state (every service at its target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

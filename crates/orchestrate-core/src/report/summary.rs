@@ -136,11 +136,15 @@ fn compatibility(out: &mut String, r: &RunReport) {
     }
     out.push_str("| Service | Requires | Range | Version | Verdict |\n|---|---|---|---|---|\n");
     for c in &r.compatibility {
-        let verdict = match c.status {
+        let mut verdict = match c.status {
             CompatStatus::Ok => "✅ ok",
             CompatStatus::Violated => "❌ violated",
             CompatStatus::Unknown => "⚠️ unknown version",
-        };
+        }
+        .to_owned();
+        if let Some(state) = &c.state {
+            let _ = write!(verdict, " ({})", cell(state));
+        }
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {verdict} |",

@@ -82,6 +82,7 @@ fn succeeded() -> RunReport {
             range: ">=1.2, <2".to_owned(),
             against: Some("1.2.0".to_owned()),
             status: CompatStatus::Ok,
+            state: None,
         }],
         rollbacks: vec![],
         timeline: vec![
@@ -128,6 +129,15 @@ fn rolled_back() -> RunReport {
     if let Some(run) = r.services[3].run.as_mut() {
         run.conclusion = Some("cancelled".to_owned());
     }
+    // A problem of an earlier state names it.
+    r.compatibility.push(CompatVerdict {
+        service: "desktop".to_owned(),
+        requires: "cdn".to_owned(),
+        range: ">=1".to_owned(),
+        against: None,
+        status: CompatStatus::Unknown,
+        state: Some("after wave 1".to_owned()),
+    });
     r.rollbacks = vec![RollbackReport {
         service: "backend".to_owned(),
         to_version: Some("1.1.0".to_owned()),

@@ -6,10 +6,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use serde_json::{Value, json};
 
 use crate::artifacts::{ArtifactRecord, artifact_json};
-use crate::http::{ApiError, ApiResult, Paging, ok, paged, param};
+use crate::http::{ApiError, ApiResult, ListPage, ok, param};
 use crate::routes::{full_name, id, query_pairs};
 use crate::state::AppState;
 
@@ -82,17 +81,13 @@ fn page(
     if param(&query, "direction") == Some("asc") {
         records.reverse();
     }
-    let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging
-        .slice(&records)
-        .iter()
-        .map(|r| artifact_json(r, &st.base_url))
-        .collect();
-    let link = paging.link(records.len(), &st.base_url, path, &query);
-    paged(
-        &json!({ "total_count": records.len(), "artifacts": items }),
-        link,
-    )
+    let list = ListPage {
+        query: &query,
+        base_url: &st.base_url,
+        path,
+        wrap: Some("artifacts"),
+    };
+    list.respond(&records, |r| artifact_json(r, &st.base_url))
 }
 
 async fn show(

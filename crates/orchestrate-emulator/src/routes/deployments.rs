@@ -14,9 +14,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use crate::http::{ApiError, ApiResult, Paging, json_response, ok, paged, param};
+use crate::http::{ApiError, ApiResult, ListPage, json_response, ok, param};
 use crate::models::deploy;
-use crate::routes::{Caller, full_name, id, object_body, query_pairs};
+use crate::routes::{Caller, find_repo, find_repo_mut, full_name, id, object_body, query_pairs};
 use crate::state::records::{Deployment, DeploymentStatus};
 use crate::state::{AppState, Ids, RepoState};
 
@@ -65,9 +65,7 @@ async fn create(
     let now = st.clock.now();
     let mut world = st.world();
     let deployment_id = world.ids.deployment();
-    let repo = world
-        .repo_mut(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo_mut(&mut world, &owner, &repo)?;
     let git_ref = str_field(&body, "ref")
         .filter(|r| !r.is_empty())
         .ok_or_else(|| {
@@ -155,9 +153,7 @@ async fn list(
 ) -> ApiResult {
     let query = query_pairs(raw);
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let matches = |field: &str, value: &str| param(&query, field).is_none_or(|want| want == value);
     let mut found: Vec<&Deployment> = repo
         .deployments
@@ -166,19 +162,15 @@ async fn list(
         .filter(|d| matches("sha", &d.sha) && matches("task", &d.task))
         .collect();
     found.sort_by(|a, b| a.environment.cmp(&b.environment).then(a.id.cmp(&b.id)));
-    let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging
-        .slice(&found)
-        .iter()
-        .map(|d| deploy::deployment(&st.base_url, repo.full_name(), d))
-        .collect();
-    let link = paging.link(
-        found.len(),
-        &st.base_url,
-        &format!("/repos/{}/deployments", repo.full_name()),
-        &query,
-    );
-    Ok(paged(&Value::Array(items), link))
+    let list = ListPage {
+        query: &query,
+        base_url: &st.base_url,
+        path: &format!("/repos/{}/deployments", repo.full_name()),
+        wrap: None,
+    };
+    Ok(list.respond(&found, |d| {
+        deploy::deployment(&st.base_url, repo.full_name(), d)
+    }))
 }
 
 fn find<'a>(repo: &'a RepoState, raw: &str) -> Result<&'a Deployment, ApiError> {
@@ -194,9 +186,7 @@ async fn show(
     Path((owner, repo, raw)): Path<(String, String, String)>,
 ) -> ApiResult {
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     Ok(ok(&deploy::deployment(
         &st.base_url,
         repo.full_name(),
@@ -209,9 +199,7 @@ async fn remove(
     Path((owner, repo, raw)): Path<(String, String, String)>,
 ) -> ApiResult {
     let mut world = st.world();
-    let repo = world
-        .repo_mut(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo_mut(&mut world, &owner, &repo)?;
     let target = find(repo, &raw)?;
     let alone = repo
         .deployments
@@ -338,26 +326,23 @@ async fn list_statuses(
 ) -> ApiResult {
     let query = query_pairs(query);
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let deployment = find(repo, &raw)?;
     let newest_first: Vec<&DeploymentStatus> = deployment.statuses.iter().rev().collect();
-    let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging
-        .slice(&newest_first)
-        .iter()
-        .map(|s| deploy::status(&st.base_url, repo.full_name(), deployment.id, s))
-        .collect();
     let path = format!(
         "/repos/{}/deployments/{}/statuses",
         repo.full_name(),
         deployment.id
     );
-    Ok(paged(
-        &Value::Array(items),
-        paging.link(newest_first.len(), &st.base_url, &path, &query),
-    ))
+    let list = ListPage {
+        query: &query,
+        base_url: &st.base_url,
+        path: &path,
+        wrap: None,
+    };
+    Ok(list.respond(&newest_first, |s| {
+        deploy::status(&st.base_url, repo.full_name(), deployment.id, s)
+    }))
 }
 
 async fn show_status(
@@ -365,9 +350,7 @@ async fn show_status(
     Path((owner, repo, raw, status_id)): Path<(String, String, String, String)>,
 ) -> ApiResult {
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let deployment = find(repo, &raw)?;
     let wanted = id(&status_id)?;
     let status = deployment

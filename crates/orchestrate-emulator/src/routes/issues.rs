@@ -8,11 +8,13 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use crate::http::{ApiError, ApiResult, Paging, json_response, ok, paged, param};
+use crate::http::{ApiError, ApiResult, ListPage, json_response, ok, param};
 use crate::models::issues;
-use crate::routes::{API_2026, Caller, full_name, id, object_body, query_pairs};
-use crate::state::AppState;
+use crate::routes::{
+    API_2026, Caller, find_repo, find_repo_mut, full_name, id, object_body, query_pairs,
+};
 use crate::state::records::{Comment, Issue};
+use crate::state::{AppState, RepoState};
 
 const DOCS_CREATE: &str = "issues/issues#create-an-issue";
 
@@ -108,9 +110,7 @@ async fn list(
 ) -> ApiResult {
     let query = query_pairs(raw);
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let state = param(&query, "state").unwrap_or("open");
     let labels: Vec<&str> = param(&query, "labels")
         .map(|l| {
@@ -135,19 +135,29 @@ async fn list(
     if param(&query, "direction") == Some("asc") {
         found.reverse();
     }
-    let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging
-        .slice(&found)
+    let list = ListPage {
+        query: &query,
+        base_url: &st.base_url,
+        path: &format!("/repos/{}/issues", repo.full_name()),
+        wrap: None,
+    };
+    Ok(list.respond(&found, |i| issues::issue(&st.base_url, repo.full_name(), i)))
+}
+
+/// Issue `number` of `repo`, or GitHub's 404.
+fn find_issue(repo: &RepoState, number: u64) -> Result<&Issue, ApiError> {
+    repo.issues
         .iter()
-        .map(|i| issues::issue(&st.base_url, repo.full_name(), i))
-        .collect();
-    let link = paging.link(
-        found.len(),
-        &st.base_url,
-        &format!("/repos/{}/issues", repo.full_name()),
-        &query,
-    );
-    Ok(paged(&Value::Array(items), link))
+        .find(|i| i.number == number)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// [`find_issue`], mutably.
+fn find_issue_mut(repo: &mut RepoState, number: u64) -> Result<&mut Issue, ApiError> {
+    repo.issues
+        .iter_mut()
+        .find(|i| i.number == number)
+        .ok_or_else(ApiError::not_found)
 }
 
 async fn show(
@@ -155,15 +165,9 @@ async fn show(
     Path((owner, repo, number)): Path<(String, String, String)>,
 ) -> ApiResult {
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let number = id(&number)?;
-    let issue = repo
-        .issues
-        .iter()
-        .find(|i| i.number == number)
-        .ok_or_else(ApiError::not_found)?;
+    let issue = find_issue(repo, number)?;
     Ok(ok(&issues::issue(&st.base_url, repo.full_name(), issue)))
 }
 
@@ -175,16 +179,10 @@ async fn update(
     let body = object_body(&body)?;
     let now = st.clock.now();
     let mut world = st.world();
-    let repo = world
-        .repo_mut(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo_mut(&mut world, &owner, &repo)?;
     let number = id(&number)?;
     let full = repo.spec.name.clone();
-    let issue = repo
-        .issues
-        .iter_mut()
-        .find(|i| i.number == number)
-        .ok_or_else(ApiError::not_found)?;
+    let issue = find_issue_mut(repo, number)?;
     if let Some(title) = body.get("title").and_then(Value::as_str) {
         issue.title = title.to_owned();
     }
@@ -242,11 +240,7 @@ async fn comment(
         .ok_or_else(ApiError::not_found)?;
     let number = id(&number)?;
     let full = repo.spec.name.clone();
-    let issue = repo
-        .issues
-        .iter_mut()
-        .find(|i| i.number == number)
-        .ok_or_else(ApiError::not_found)?;
+    let issue = find_issue_mut(repo, number)?;
     let comment = Comment {
         id: ids.comment(),
         body: text.to_owned(),
@@ -266,24 +260,16 @@ async fn list_comments(
 ) -> ApiResult {
     let query = query_pairs(raw);
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let number = id(&number)?;
-    let issue = repo
-        .issues
-        .iter()
-        .find(|i| i.number == number)
-        .ok_or_else(ApiError::not_found)?;
-    let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let items: Vec<Value> = paging
-        .slice(&issue.comments)
-        .iter()
-        .map(|c| issues::comment(&st.base_url, repo.full_name(), number, c))
-        .collect();
-    let path = format!("/repos/{}/issues/{number}/comments", repo.full_name());
-    Ok(paged(
-        &Value::Array(items),
-        paging.link(issue.comments.len(), &st.base_url, &path, &query),
-    ))
+    let issue = find_issue(repo, number)?;
+    let list = ListPage {
+        query: &query,
+        base_url: &st.base_url,
+        path: &format!("/repos/{}/issues/{number}/comments", repo.full_name()),
+        wrap: None,
+    };
+    Ok(list.respond(&issue.comments, |c| {
+        issues::comment(&st.base_url, repo.full_name(), number, c)
+    }))
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::http::{ApiError, ApiResult, json_response, ok, param};
 use crate::ratelimit::Quota;
-use crate::routes::{API_2026, Caller, full_name, id, object_body, query_pairs};
+use crate::routes::{API_2026, Caller, find_repo, id, object_body, query_pairs};
 use crate::scenario::{HealthFailure, HealthSpec};
 use crate::state::jobs::jobs_at;
 use crate::state::{AppState, Trigger, World, lock};
@@ -117,9 +117,7 @@ async fn repository_dispatch(
         .collect();
     let now = st.clock.now();
     let mut world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let full = repo.full_name().to_owned();
     let branch = repo.spec.default_branch.clone();
     let sha = repo.resolve_ref(&branch).unwrap_or_default();
@@ -210,9 +208,7 @@ async fn run_logs(
             .into_response());
     }
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let run = repo.run(id(&run_id)?).ok_or_else(ApiError::not_found)?;
     let mut text = String::new();
     for job in jobs_at(run.latest(), now) {

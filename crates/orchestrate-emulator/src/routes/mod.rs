@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use crate::http::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, RepoState, World};
 
 /// Who is calling, set by the gateway middleware for authenticated API requests.
 #[derive(Debug, Clone)]
@@ -82,6 +82,24 @@ pub fn object_body(bytes: &Bytes) -> Result<serde_json::Map<String, Value>, ApiE
 /// `owner/name` from path segments.
 pub fn full_name(owner: &str, repo: &str) -> String {
     format!("{owner}/{repo}")
+}
+
+/// The repository of the path's `owner` and `repo`, or GitHub's 404.
+pub fn find_repo<'a>(world: &'a World, owner: &str, repo: &str) -> Result<&'a RepoState, ApiError> {
+    world
+        .repo(&full_name(owner, repo))
+        .ok_or_else(ApiError::not_found)
+}
+
+/// [`find_repo`], mutably.
+pub fn find_repo_mut<'a>(
+    world: &'a mut World,
+    owner: &str,
+    repo: &str,
+) -> Result<&'a mut RepoState, ApiError> {
+    world
+        .repo_mut(&full_name(owner, repo))
+        .ok_or_else(ApiError::not_found)
 }
 
 /// A numeric path id; anything else is a 404, as GitHub routes it.

@@ -6,11 +6,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::http::{ApiError, ApiResult, Paging, json_response, ok, paged, param};
+use crate::http::{ApiError, ApiResult, ListPage, json_response, ok, param};
 use crate::models::actions;
-use crate::routes::{created, full_name, id, query_pairs};
+use crate::routes::{created, find_repo, find_repo_mut, full_name, id, query_pairs};
 use crate::state::jobs::jobs_at;
 use crate::state::runs::Run;
 use crate::state::{AppState, RepoState};
@@ -88,21 +88,19 @@ fn list(st: &AppState, repo: &str, workflow: Option<String>, raw: Option<String>
         .filter(|r| created.is_none_or(|c| c.contains(r.created_at)))
         .collect();
     runs.sort_by_key(|r| std::cmp::Reverse(r.id));
-    let paging = Paging::from_query(param(&query, "per_page"), param(&query, "page"));
-    let page: Vec<Value> = paging
-        .slice(&runs)
-        .iter()
-        .map(|r| actions::workflow_run(&st.base_url, repo, r, None, now))
-        .collect();
     let path = match &workflow {
         Some(w) => format!("/repos/{}/actions/workflows/{w}/runs", repo.full_name()),
         None => format!("/repos/{}/actions/runs", repo.full_name()),
     };
-    let link = paging.link(runs.len(), &st.base_url, &path, &query);
-    Ok(paged(
-        &json!({ "total_count": runs.len(), "workflow_runs": page }),
-        link,
-    ))
+    let list = ListPage {
+        query: &query,
+        base_url: &st.base_url,
+        path: &path,
+        wrap: Some("workflow_runs"),
+    };
+    Ok(list.respond(&runs, |r| {
+        actions::workflow_run(&st.base_url, repo, r, None, now)
+    }))
 }
 
 fn find<'a>(repo: &'a RepoState, run_id: &str) -> Result<&'a Run, ApiError> {
@@ -115,9 +113,7 @@ async fn show(
 ) -> ApiResult {
     let now = st.clock.now();
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let run = find(repo, &run_id)?;
     Ok(ok(&actions::workflow_run(
         &st.base_url,
@@ -134,9 +130,7 @@ async fn show_attempt(
 ) -> ApiResult {
     let now = st.clock.now();
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let run = find(repo, &run_id)?;
     let number = u32::try_from(id(&attempt)?).map_err(|_| ApiError::not_found())?;
     run.attempt(number).ok_or_else(ApiError::not_found)?;
@@ -157,9 +151,7 @@ async fn jobs(
     let query = query_pairs(raw);
     let all = param(&query, "filter") == Some("all");
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let run = find(repo, &run_id)?;
     let attempts: Vec<u32> = if all {
         run.attempts.iter().map(|a| a.number).collect()
@@ -177,9 +169,7 @@ async fn attempt_jobs(
 ) -> ApiResult {
     let query = query_pairs(raw);
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let run = find(repo, &run_id)?;
     let number = u32::try_from(id(&attempt)?).map_err(|_| ApiError::not_found())?;
     run.attempt(number).ok_or_else(ApiError::not_found)?;
@@ -200,18 +190,18 @@ fn job_page(
     path: &str,
 ) -> Response {
     let now = st.clock.now();
-    let all: Vec<Value> = attempts
+    let all: Vec<_> = attempts
         .iter()
         .filter_map(|n| run.attempt(*n))
         .flat_map(|a| jobs_at(a, now))
-        .map(|j| actions::job(&st.base_url, repo, run, &j))
         .collect();
-    let paging = Paging::from_query(param(query, "per_page"), param(query, "page"));
-    let link = paging.link(all.len(), &st.base_url, path, query);
-    paged(
-        &json!({ "total_count": all.len(), "jobs": paging.slice(&all) }),
-        link,
-    )
+    let list = ListPage {
+        query,
+        base_url: &st.base_url,
+        path,
+        wrap: Some("jobs"),
+    };
+    list.respond(&all, |j| actions::job(&st.base_url, repo, run, j))
 }
 
 async fn job(
@@ -221,9 +211,7 @@ async fn job(
     let wanted = id(&job_id)?;
     let now = st.clock.now();
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     for run in &repo.runs {
         for attempt in run.attempts.iter().filter(|a| a.job_ids.contains(&wanted)) {
             if let Some(view) = jobs_at(attempt, now).into_iter().find(|j| j.id == wanted) {
@@ -240,9 +228,7 @@ async fn cancel(
 ) -> ApiResult {
     let now = st.clock.now();
     let mut world = st.world();
-    let repo = world
-        .repo_mut(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo_mut(&mut world, &owner, &repo)?;
     let run = repo.run_mut(id(&run_id)?).ok_or_else(ApiError::not_found)?;
     if !run.cancel(now) {
         let message = "Cannot cancel a workflow run that is completed.";
@@ -258,11 +244,7 @@ async fn rerun(
 ) -> ApiResult {
     let now = st.clock.now();
     let mut world = st.world();
-    let full = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?
-        .full_name()
-        .to_owned();
+    let full = find_repo(&world, &owner, &repo)?.full_name().to_owned();
     match world.rerun(&full, id(&run_id)?, now) {
         None => Err(ApiError::not_found()),
         Some(false) => Err(ApiError::new(
@@ -279,9 +261,7 @@ async fn logs(
     Path((owner, repo, run_id)): Path<(String, String, String)>,
 ) -> ApiResult {
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let run = find(repo, &run_id)?;
     // The link expires after one minute of emulated time, like GitHub's signed log URL.
     let expires = (st.clock.now() + chrono::Duration::seconds(60)).timestamp();

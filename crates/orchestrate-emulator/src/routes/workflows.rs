@@ -10,10 +10,10 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use crate::http::{ApiError, ApiResult, Paging, json_response, ok, paged};
+use crate::http::{ApiError, ApiResult, ListPage, json_response, ok};
 use crate::models::actions;
 use crate::models::{repo_html, repo_url};
-use crate::routes::{API_2026, Caller, full_name, object_body, query_pairs};
+use crate::routes::{API_2026, Caller, find_repo, full_name, object_body, query_pairs};
 use crate::scenario::WorkflowSpec;
 use crate::state::{AppState, RepoState, Trigger};
 
@@ -42,23 +42,16 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> ApiResult {
     let query = query_pairs(raw);
-    let paging = Paging::from_query(
-        crate::http::param(&query, "per_page"),
-        crate::http::param(&query, "page"),
-    );
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
-    let all: Vec<Value> = (0..repo.spec.workflows.len())
-        .map(|i| actions::workflow(&st.base_url, repo, i))
-        .collect();
-    let path = format!("/repos/{}/actions/workflows", repo.full_name());
-    let link = paging.link(all.len(), &st.base_url, &path, &query);
-    Ok(paged(
-        &json!({ "total_count": all.len(), "workflows": paging.slice(&all) }),
-        link,
-    ))
+    let repo = find_repo(&world, &owner, &repo)?;
+    let indexes: Vec<usize> = (0..repo.spec.workflows.len()).collect();
+    let list = ListPage {
+        query: &query,
+        base_url: &st.base_url,
+        path: &format!("/repos/{}/actions/workflows", repo.full_name()),
+        wrap: Some("workflows"),
+    };
+    Ok(list.respond(&indexes, |i| actions::workflow(&st.base_url, repo, *i)))
 }
 
 async fn show(
@@ -66,9 +59,7 @@ async fn show(
     Path((owner, repo, workflow)): Path<(String, String, String)>,
 ) -> ApiResult {
     let world = st.world();
-    let repo = world
-        .repo(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let repo = find_repo(&world, &owner, &repo)?;
     let index = repo
         .workflow_index(&workflow)
         .ok_or_else(ApiError::not_found)?;

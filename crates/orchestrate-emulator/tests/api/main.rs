@@ -6,6 +6,8 @@ mod dispatch;
 mod issues;
 mod lifecycle;
 mod lists;
+#[path = "../common/octo.rs"]
+mod octo;
 mod octocrab_models;
 mod politeness;
 mod support;

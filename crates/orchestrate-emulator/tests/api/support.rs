@@ -3,69 +3,19 @@
 use std::time::Duration;
 
 use orchestrate_emulator::{
-    ArtifactSpec, Behaviour, BehaviourPatch, DEFAULT_TOKEN, Emulator, EmulatorConfig, HealthSpec,
-    JobSpec, RepoSpec, RunningEmulator, Scenario, WorkflowSpec,
+    DEFAULT_TOKEN, Emulator, EmulatorConfig, HealthSpec, RepoSpec, RunningEmulator, Scenario,
 };
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-/// The fixed emulated start time of every test.
-pub const START: &str = "2026-05-01T10:00:00Z";
+pub use crate::octo::START;
 
-/// `octo/api` (deploy.yml with inputs, a run-name and an artifact; `release` is behind main),
-/// `octo/web` (a failing status context) and `octo/hidden`.
+/// [`crate::octo`]'s `octo/api` and `octo/web`, plus `octo/hidden` and a health endpoint for
+/// the `api` service.
 pub fn scenario() -> Scenario {
-    let mut manifest = ArtifactSpec {
-        name: "release-manifest".into(),
-        files: Default::default(),
-    };
-    manifest.files.insert(
-        "manifest.json".into(),
-        json!({ "version": "${{ inputs.version }}" }),
-    );
-    let behaviour = Behaviour {
-        jobs: vec![
-            JobSpec {
-                name: "build".into(),
-                steps: vec!["compile".into()],
-                fails: false,
-                failing_step: None,
-            },
-            JobSpec {
-                name: "deploy".into(),
-                steps: vec!["push".into(), "verify".into()],
-                fails: true,
-                failing_step: Some("push".into()),
-            },
-        ],
-        artifacts: vec![manifest],
-        ..Behaviour::timed(Duration::from_secs(10), Duration::from_secs(60), "success")
-    };
-    let failing = BehaviourPatch {
-        conclusion: Some("failure".into()),
-        ..BehaviourPatch::default()
-    };
-    let deploy = WorkflowSpec::new("deploy.yml")
-        .run_name("Deploy ${{ inputs.version }} [${{ inputs.orchestrate_id }}]")
-        .input("version", true)
-        .input("orchestrate_id", false)
-        .behaviour(behaviour)
-        .when_input("version", "2.0.0", failing);
-    let mut on_event = WorkflowSpec::new("on-event.yml")
-        .run_name("Event ${{ github.event.client_payload.version }}");
-    on_event.repository_dispatch = vec!["deploy".into()];
-    on_event.workflow_dispatch = false;
-    let mut api = RepoSpec::new("octo/api")
-        .branch("release")
-        .workflow(deploy)
-        .workflow(on_event);
-    api.tags.push("v1.0.0".into());
-    api.behind_default.push("release".into());
-    let mut web = RepoSpec::new("octo/web").workflow(WorkflowSpec::new("ci.yml"));
-    web.failing_contexts.push("ci/test".into());
     Scenario::builder()
-        .repo(api)
-        .repo(web)
+        .repo(crate::octo::api())
+        .repo(crate::octo::web())
         .repo(RepoSpec::new("octo/hidden"))
         .health(HealthSpec {
             service: "api".into(),

@@ -8,8 +8,7 @@ pub mod sweep;
 use std::time::Duration;
 
 use orchestrate_emulator::{
-    Access, ArtifactSpec, Behaviour, BehaviourPatch, Emulator, EmulatorConfig, JobSpec, Permission,
-    RepoSpec, RunningEmulator, Scenario, TokenSpec, WorkflowSpec,
+    Access, Emulator, EmulatorConfig, Permission, RunningEmulator, Scenario, TokenSpec,
 };
 use serde_json::{Value, json};
 
@@ -26,61 +25,13 @@ pub const METADATA_ONLY: &str = "ghp_schema_metadata";
 /// A budget of one request per hour.
 pub const TINY: &str = "ghp_schema_tiny";
 
-/// The emulated start time.
-pub const START: &str = "2026-05-01T10:00:00Z";
+pub use crate::octo::START;
 
-/// `octo/api`: `deploy.yml` (inputs, run-name, two jobs, an artifact; version 2.0.0 fails)
-/// and `on-event.yml` (repository_dispatch `deploy`); branch `release` is behind `main`.
-/// `octo/web`: `ci.yml` and a failing commit-status context.
+/// [`crate::octo`]'s `octo/api` and `octo/web`.
 pub fn scenario() -> Scenario {
-    let mut manifest = ArtifactSpec {
-        name: "release-manifest".into(),
-        files: Default::default(),
-    };
-    manifest.files.insert(
-        "manifest.json".into(),
-        json!({ "version": "${{ inputs.version }}" }),
-    );
-    let behaviour = Behaviour {
-        jobs: vec![
-            JobSpec {
-                name: "build".into(),
-                steps: vec!["compile".into()],
-                fails: false,
-                failing_step: None,
-            },
-            JobSpec {
-                name: "deploy".into(),
-                steps: vec!["push".into(), "verify".into()],
-                fails: true,
-                failing_step: Some("push".into()),
-            },
-        ],
-        artifacts: vec![manifest],
-        ..Behaviour::timed(Duration::from_secs(10), Duration::from_secs(60), "success")
-    };
-    let failing = BehaviourPatch {
-        conclusion: Some("failure".into()),
-        ..BehaviourPatch::default()
-    };
-    let deploy = WorkflowSpec::new("deploy.yml")
-        .run_name("Deploy ${{ inputs.version }} [${{ inputs.orchestrate_id }}]")
-        .input("version", true)
-        .input("orchestrate_id", false)
-        .behaviour(behaviour)
-        .when_input("version", "2.0.0", failing);
-    let mut on_event = WorkflowSpec::new("on-event.yml");
-    on_event.repository_dispatch = vec!["deploy".into()];
-    on_event.workflow_dispatch = false;
-    let mut api = RepoSpec::new("octo/api")
-        .branch("release")
-        .workflow(deploy)
-        .workflow(on_event);
-    api.tags.push("v1.0.0".into());
-    api.behind_default.push("release".into());
-    let mut web = RepoSpec::new("octo/web").workflow(WorkflowSpec::new("ci.yml"));
-    web.failing_contexts.push("ci/test".into());
-    Scenario::builder().repo(api).repo(web)
+    Scenario::builder()
+        .repo(crate::octo::api())
+        .repo(crate::octo::web())
 }
 
 /// The tokens above.

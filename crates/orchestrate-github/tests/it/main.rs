@@ -6,6 +6,7 @@ mod deployments;
 mod dispatch;
 mod emulator;
 mod fake;
+mod issues;
 mod polling;
 mod unzip;
 

@@ -21,11 +21,8 @@ use super::observe::Observer;
 use super::prepare::Prepared;
 use super::registry::deployment_environment;
 use super::tasks::{self, Ctx, DeploymentSpec, Msg};
-use super::vars::{ReleaseVars, render_all, rollback_inputs};
+use super::vars::{ReleaseVars, render_all};
 use super::{Engine, Outcome, Release, finish};
-
-/// A rollback that names no limit gets this long (emulated time).
-const DEFAULT_ROLLBACK_LIMIT: Duration = Duration::from_secs(30 * 60);
 
 /// What the driver knows about one service of the release set.
 #[derive(Debug)]
@@ -502,95 +499,6 @@ impl<'a> Driver<'a> {
             }),
         }
         self.note(Some(name), "cancelling".into());
-    }
-
-    fn rollback(&mut self, name: &str, now: Duration) {
-        let settings = &self.release.settings;
-        let previous = self
-            .prepared
-            .deployed
-            .get(name)
-            .and_then(|d| d.current.clone());
-        let Some(svc) = self.svcs.get(name) else {
-            return;
-        };
-        let refuse = |outcome: RollbackOutcome, reason: String| (outcome, reason);
-        let decision = match &previous {
-            None => Err(refuse(
-                RollbackOutcome::NoPrevious,
-                "no previous version in the registry".into(),
-            )),
-            Some(prev) => self
-                .rollback_allowed(name, prev)
-                .map_err(|r| refuse(RollbackOutcome::Refused, r)),
-        };
-        let prepared = decision.and_then(|()| {
-            let prev = previous.clone().unwrap_or_default();
-            rollback_inputs(&svc.spec, &self.vars, &prev)
-                .map_err(|e| refuse(RollbackOutcome::Failed, e))
-        });
-        match prepared {
-            Err((outcome, reason)) => {
-                self.note(
-                    Some(name),
-                    format!("rollback {}: {reason}", outcome_word(&outcome)),
-                );
-                self.rollbacks.push(RollbackReport {
-                    service: name.to_owned(),
-                    to_version: previous,
-                    run: None,
-                    outcome: outcome.clone(),
-                    reason: Some(reason),
-                });
-                self.queue.push_back(Event::RollbackFinished {
-                    service: name.to_owned(),
-                    outcome,
-                    now,
-                });
-            }
-            Ok((workflow, inputs)) => {
-                let limit = svc
-                    .spec
-                    .timeout
-                    .or(settings.timeout)
-                    .unwrap_or(DEFAULT_ROLLBACK_LIMIT);
-                let limit = self.engine.pace.to_real(limit);
-                tokio::spawn(tasks::rollback(
-                    self.ctx.clone(),
-                    svc.spec.clone(),
-                    workflow,
-                    inputs,
-                    limit,
-                ));
-                let to = previous.unwrap_or_default();
-                self.note(Some(name), format!("rolling back: to {to}"));
-            }
-        }
-    }
-
-    /// Rolling `name` back to `previous` must not break an irreversible service that stays:
-    /// one deployed by this release, or one outside it that is deployed.
-    fn rollback_allowed(&self, name: &str, previous: &str) -> Result<(), String> {
-        let Ok(version) = semver::Version::parse(previous.trim_start_matches('v')) else {
-            return Ok(());
-        };
-        let plan = &self.release.settings.plan;
-        let irreversible = plan
-            .services
-            .iter()
-            .filter(|s| s.irreversible && !s.requires.is_empty())
-            .filter(|s| match self.scheduler.status(&s.name) {
-                Some(status) => status.deployed,
-                None => self
-                    .prepared
-                    .deployed
-                    .get(&s.name)
-                    .is_some_and(|d| d.current.is_some()),
-            })
-            .map(|s| (s.name.clone(), s.requires.clone()))
-            .collect();
-        orchestrate_core::dag::compat::rollback_allowed(name, &version, &irreversible)
-            .map_err(|e| e.to_string())
     }
 }
 

@@ -4,9 +4,11 @@
 //! runs as a task whose result comes back as the scheduler's next event. It ends with the
 //! deployment statuses, the release set's status and a [`RunReport`].
 //!
-//! Layout: `prepare` (registry, compatibility, lock) → `driver` (the event loop) with `tasks`
-//! (the async work of each command) → `finish` (statuses and the report). Time goes through
-//! [`pace::Pace`] so a rehearsal on the accelerated emulator keeps the plan's timings.
+//! Layout: `prepare` (registry, compatibility, lock) → `driver` (the event loop; `events` for
+//! what tasks report, `rollback` for rollbacks) with `tasks` (the async work of each command)
+//! → `finish` (statuses and the report). `session` holds what the commands share around it.
+//! Time goes through [`pace::Pace`] so a rehearsal on the accelerated emulator keeps the
+//! plan's timings (a 5m bake, a 60s health timeout) in GitHub time.
 
 pub mod health;
 pub mod lease;
@@ -22,6 +24,7 @@ mod driver;
 mod events;
 mod finish;
 mod prepare;
+mod rollback;
 mod tasks;
 
 use std::path::PathBuf;

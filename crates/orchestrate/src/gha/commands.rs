@@ -150,37 +150,7 @@ impl<W: Write> Workflow<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The runner's `ActionCommand.TryParseV2` and unescaping, for checking what we write.
-    type Parsed = (String, Vec<(String, String)>, String);
-
-    fn parse(line: &str) -> Option<Parsed> {
-        let rest = line.trim_start().strip_prefix("::")?;
-        let end = rest.find("::")?;
-        let (head, message) = (&rest[..end], &rest[end + 2..]);
-        let (name, props) = head.split_once(' ').unwrap_or((head, ""));
-        let props = props
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (k.to_owned(), unescape_property(v)))
-            .collect();
-        Some((name.to_owned(), props, unescape_data(message)))
-    }
-
-    fn unescape_data(s: &str) -> String {
-        s.replace("%0D", "\r")
-            .replace("%0A", "\n")
-            .replace("%25", "%")
-    }
-
-    fn unescape_property(s: &str) -> String {
-        s.replace("%0D", "\r")
-            .replace("%0A", "\n")
-            .replace("%3A", ":")
-            .replace("%2C", ",")
-            .replace("%25", "%")
-    }
+    use crate::gha::runner::{parse_command, unescape_data};
 
     fn written(f: impl FnOnce(&mut Workflow<Vec<u8>>) -> io::Result<()>) -> String {
         let mut wf = Workflow::new(Vec::new(), Masker::new(), true);
@@ -210,18 +180,19 @@ mod tests {
             out,
             "::error file=plans/a%2Cb%3Ac.yml,line=3,col=7,title=bad%3A plan%2C really::unknown key `x`%0Asecond line 50%25\n"
         );
-        let (name, props, message) = parse(out.trim_end()).expect("parses");
-        assert_eq!(name, "error");
+        let command = parse_command(out.trim_end()).expect("parses");
+        assert_eq!(command.name, "error");
         assert_eq!(
-            props,
+            command.properties,
             [
+                ("col".to_owned(), "7".to_owned()),
                 ("file".to_owned(), "plans/a,b:c.yml".to_owned()),
                 ("line".to_owned(), "3".to_owned()),
-                ("col".to_owned(), "7".to_owned()),
                 ("title".to_owned(), "bad: plan, really".to_owned()),
             ]
+            .into()
         );
-        assert_eq!(message, "unknown key `x`\nsecond line 50%");
+        assert_eq!(command.message, "unknown key `x`\nsecond line 50%");
     }
 
     #[test]
@@ -267,7 +238,7 @@ mod tests {
                 "::error title=***::***",
             ]
         );
-        let (_, _, masked) = parse(lines[0]).expect("parses");
+        let masked = parse_command(lines[0]).expect("parses").message;
         assert_eq!(masked, "ghp_secret%1");
     }
 

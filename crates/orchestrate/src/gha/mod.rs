@@ -7,6 +7,11 @@ pub mod mask;
 pub mod outputs;
 pub mod summary;
 
+/// The runner's parsers for what the sinks write, shared with the integration tests.
+#[cfg(test)]
+#[path = "../../tests/it/runner.rs"]
+pub(crate) mod runner;
+
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;

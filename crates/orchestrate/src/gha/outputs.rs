@@ -73,83 +73,10 @@ impl<W: Write> OutputWriter<W> {
     }
 }
 
-/// The runner's parser for environment files (`FileCommandManager`'s `EnvFileKeyValuePairs`,
-/// Linux flavour), used by tests to prove the runner accepts what we write.
-#[cfg(test)]
-pub(crate) mod runner {
-    use std::collections::BTreeMap;
-
-    /// Reads a line ending in `\n`; returns the line and whether it had a newline.
-    fn read_line<'a>(text: &'a str, index: &mut usize) -> Option<(&'a str, bool)> {
-        if *index >= text.len() {
-            return None;
-        }
-        let start = *index;
-        match text[start..].find('\n') {
-            Some(lf) => {
-                *index = start + lf + 1;
-                Some((&text[start..start + lf], true))
-            }
-            None => {
-                *index = text.len();
-                Some((&text[start..], false))
-            }
-        }
-    }
-
-    pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, String>, String> {
-        let mut out = BTreeMap::new();
-        let mut index = 0;
-        while let Some((line, _)) = read_line(text, &mut index) {
-            if line.is_empty() {
-                continue;
-            }
-            let equals = line.find('=');
-            let heredoc = line.find("<<");
-            match (equals, heredoc) {
-                (Some(e), h) if h.is_none_or(|h| e < h) => {
-                    let (name, value) = (&line[..e], &line[e + 1..]);
-                    if name.is_empty() {
-                        return Err(format!("Invalid format '{line}'. Name must not be empty"));
-                    }
-                    out.insert(name.to_owned(), value.to_owned());
-                }
-                (_, Some(h)) => {
-                    let (name, delimiter) = (&line[..h], &line[h + 2..]);
-                    if name.is_empty() || delimiter.is_empty() {
-                        return Err(format!(
-                            "Invalid format '{line}'. Name must not be empty and delimiter must not be empty"
-                        ));
-                    }
-                    let start = index;
-                    let mut end = index;
-                    loop {
-                        let Some((content, had_newline)) = read_line(text, &mut index) else {
-                            return Err(format!(
-                                "Invalid value. Matching delimiter not found '{delimiter}'"
-                            ));
-                        };
-                        if content == delimiter {
-                            break;
-                        }
-                        if !had_newline {
-                            return Err("Invalid value. EOF marker missing new line.".to_owned());
-                        }
-                        end = index - 1;
-                    }
-                    let value = if end > start { &text[start..end] } else { "" };
-                    out.insert(name.to_owned(), value.to_owned());
-                }
-                _ => return Err(format!("Invalid format '{line}'")),
-            }
-        }
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gha::runner::parse_env_file as parse;
 
     fn write_all(pairs: &[(&str, &str)], masker: Masker) -> String {
         let mut writer = OutputWriter::new(Vec::new(), masker);
@@ -173,7 +100,7 @@ mod tests {
             ("crlf", "windows\r\nline"),
         ];
         let text = write_all(&pairs, Masker::new());
-        let parsed = runner::parse(&text).expect("the runner accepts it");
+        let parsed = parse(&text).expect("the runner accepts it");
         assert_eq!(parsed.len(), pairs.len());
         for (name, value) in pairs {
             assert_eq!(
@@ -233,33 +160,33 @@ mod tests {
         masker.register("ghp_topsecret");
         let text = write_all(&[("report", "token ghp_topsecret used")], masker);
         assert!(!text.contains("ghp_topsecret"));
-        let parsed = runner::parse(&text).expect("parses");
+        let parsed = parse(&text).expect("parses");
         assert_eq!(parsed["report"], "token *** used");
     }
 
     #[test]
     fn runner_parser_rejects_what_the_runner_rejects() {
         assert!(
-            runner::parse("name<<EOF\nvalue\n")
+            parse("name<<EOF\nvalue\n")
                 .expect_err("rejected")
                 .contains("Matching delimiter not found")
         );
         assert!(
-            runner::parse("name<<EOF\nvalue")
+            parse("name<<EOF\nvalue")
                 .expect_err("rejected")
                 .contains("EOF marker missing new line")
         );
         assert!(
-            runner::parse("<<EOF\nEOF\n")
+            parse("<<EOF\nEOF\n")
                 .expect_err("rejected")
                 .contains("Name must not be empty")
         );
         assert!(
-            runner::parse("garbage\n")
+            parse("garbage\n")
                 .expect_err("rejected")
                 .contains("Invalid format")
         );
-        let later_wins = runner::parse("a=1\n\na=2\n").expect("parses");
+        let later_wins = parse("a=1\n\na=2\n").expect("parses");
         assert_eq!(later_wins["a"], "2");
     }
 }

@@ -15,12 +15,10 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use orchestrate_core::notify::email::Email;
 use orchestrate_core::notify::rule::EmailConfig;
 
-use crate::env::{Env, SMTP_FROM, SMTP_HOST, SMTP_PASSWORD, SMTP_PORT, SMTP_USERNAME};
+use crate::env::{
+    Env, SMTP_FROM, SMTP_HOST, SMTP_PASSWORD, SMTP_PORT, SMTP_SECURITY, SMTP_USERNAME,
+};
 use crate::notify::retry::{self, AttemptError, RetryPolicy};
-
-/// Connection security: `starttls`, `tls` or `none`. (Belongs with the other names in
-/// `env.rs`; kept here until that registry takes it.)
-pub const SMTP_SECURITY: &str = "SMTP_SECURITY";
 
 /// Longest an SMTP conversation may stall.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);

@@ -6,14 +6,10 @@ use std::time::Duration;
 
 use crate::notify::retry::AttemptError;
 
-/// A client that works without an OS certificate store (the action's image is minimal).
+/// A client that works without an OS certificate store (the action's image is minimal): the
+/// GitHub crate's recipe, so every HTTPS client of orchestrate trusts the same roots.
 pub fn client() -> Result<reqwest::Client, reqwest::Error> {
-    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .filter_map(|der| reqwest::Certificate::from_der(der.as_ref()).ok());
-    reqwest::Client::builder()
-        .tls_certs_only(roots)
-        .user_agent(concat!("orchestrate/", env!("CARGO_PKG_VERSION")))
+    orchestrate_github::client::https_client_builder()
         .build()
         .map_err(reqwest::Error::without_url)
 }

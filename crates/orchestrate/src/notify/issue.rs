@@ -2,11 +2,15 @@
 //! the open one of the same environment), a success comments on it and, with
 //! `close_on_success`, closes it.
 //!
-//! [`IssueTracker`] is what this channel needs from GitHub. [`HttpIssueTracker`] implements it
-//! over REST with reqwest, honouring `GITHUB_API_URL`; it belongs in `orchestrate-github` and
-//! lives here only until that crate's client can take it.
+//! [`IssueTracker`] is what this channel needs from GitHub. [`GithubIssueTracker`] implements it
+//! over `orchestrate_github::Client`, the one place that talks to GitHub: the calls share its
+//! auth, pacing, accounting and remedies, and it never re-sends a POST blindly. What this module
+//! adds is the channel's logic and its retries, which look for the issue again before opening
+//! one, so an issue whose creation answer was lost is found rather than opened twice.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use orchestrate_core::notify::Notice;
 use orchestrate_core::notify::issue::{
@@ -15,15 +19,10 @@ use orchestrate_core::notify::issue::{
 use orchestrate_core::notify::rule::{Event, IssueConfig};
 use orchestrate_core::plan::Repo;
 use orchestrate_core::report::{ReleaseStatus, RunReport};
+pub use orchestrate_github::IssueRef as OpenIssue;
+use orchestrate_github::{Client, ClientConfig, Credentials, NewIssue, Secret};
 
-use crate::notify::http::describe;
 use crate::notify::retry::{self, AttemptError, RetryPolicy};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenIssue {
-    pub number: u64,
-    pub title: String,
-}
 
 /// The issue operations the channel uses. Errors are [`AttemptError`]s so the channel can
 /// tell a transient failure from a refusal.
@@ -126,119 +125,71 @@ impl std::fmt::Debug for GithubAccess {
     }
 }
 
-/// [`IssueTracker`] over the REST API.
+/// Each call gets this long: the channel's retry budget bounds the whole delivery anyway.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// [`IssueTracker`] over the GitHub client.
 #[derive(Debug, Clone)]
-pub struct HttpIssueTracker {
-    http: reqwest::Client,
-    access: GithubAccess,
+pub struct GithubIssueTracker {
+    client: Arc<Client>,
 }
 
-#[derive(serde::Deserialize)]
-struct IssueJson {
-    number: u64,
-    title: String,
-    #[serde(default)]
-    pull_request: Option<serde_json::Value>,
-}
-
-impl HttpIssueTracker {
-    pub fn new(http: reqwest::Client, access: GithubAccess) -> Self {
-        HttpIssueTracker { http, access }
+impl GithubIssueTracker {
+    /// Files issues through `client`: the release's own, so a GitHub App's installation token
+    /// serves here too and the requests are counted with the release's.
+    pub fn new(client: Arc<Client>) -> Self {
+        GithubIssueTracker { client }
     }
 
-    fn url(&self, repo: &Repo, rest: &str) -> String {
-        format!(
-            "{}/repos/{}/{}/issues{rest}",
-            self.access.api_url.trim_end_matches('/'),
-            repo.owner,
-            repo.name
-        )
-    }
-
-    async fn call(
-        &self,
-        repo: &Repo,
-        req: reqwest::RequestBuilder,
-        what: &str,
-    ) -> Result<reqwest::Response, AttemptError> {
-        let resp = req
-            .bearer_auth(&self.access.token)
-            .header(reqwest::header::ACCEPT, "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .timeout(std::time::Duration::from_secs(20))
-            .send()
-            .await
-            .map_err(|e| {
-                let transient = e.is_connect() || e.is_timeout() || e.is_request();
-                AttemptError {
-                    transient,
-                    retry_after: None,
-                    message: format!("github: {what} in {repo}: {}", describe(e)),
-                }
-            })?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp);
-        }
-        #[derive(serde::Deserialize)]
-        struct ErrorBody {
-            message: Option<String>,
-        }
-        let message = resp
-            .json::<ErrorBody>()
-            .await
-            .ok()
-            .and_then(|b| b.message)
-            .unwrap_or_default();
-        let remedy = match status.as_u16() {
-            401 => " (the token is invalid or expired)",
-            403 | 404 => " (does the token have `issues: write` on this repository?)",
-            410 => " (issues are disabled on this repository)",
-            _ => "",
-        };
-        Err(AttemptError {
-            transient: status.is_server_error() || status.as_u16() == 429,
-            retry_after: None,
-            message: format!("github: {what} in {repo}: HTTP {status}: {message}{remedy}"),
-        })
-    }
-
-    async fn json<T: serde::de::DeserializeOwned>(
-        resp: reqwest::Response,
-        what: &str,
-    ) -> Result<T, AttemptError> {
-        resp.json::<T>().await.map_err(|e| {
-            AttemptError::permanent(format!("github: {what}: bad response: {}", describe(e)))
-        })
+    /// A client of its own for a token, when the release's client is not at hand.
+    pub fn for_access(access: &GithubAccess) -> Result<Self, orchestrate_github::Error> {
+        let mut config = ClientConfig::new(
+            access.api_url.clone(),
+            Credentials::Token(Secret::new(access.token.clone())),
+        );
+        config.request_timeout = REQUEST_TIMEOUT;
+        Ok(GithubIssueTracker::new(Arc::new(Client::new(config)?)))
     }
 }
 
-impl IssueTracker for HttpIssueTracker {
-    /// Looks at the 100 most recently created open issues with the label; an older match is
-    /// unlikely (one issue per environment stays open) and not worth paging for.
+/// A failed call as the channel's retry sees it: no answer, a 5xx, a 429 or a rate limit are
+/// worth another attempt; a refusal is not. The GitHub layer's message carries the status,
+/// GitHub's message and the remedy, never the token.
+fn attempt_error(what: &str, repo: &Repo, err: orchestrate_github::Error) -> AttemptError {
+    use orchestrate_github::Error;
+    let (transient, retry_after) = match &err {
+        Error::Network { .. } => (true, None),
+        Error::Http { status, .. } => (*status >= 500 || *status == 429, None),
+        Error::RateLimited { reset_at, .. } => (
+            true,
+            reset_at.and_then(|at| (at - chrono::Utc::now()).to_std().ok()),
+        ),
+        _ => (false, None),
+    };
+    let mut message = format!("github: {what} in {repo}: {err}");
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    AttemptError {
+        transient,
+        retry_after,
+        message,
+    }
+}
+
+impl IssueTracker for GithubIssueTracker {
     async fn find_open_issue(
         &self,
         repo: &Repo,
         label: &str,
         prefix: &str,
     ) -> Result<Option<OpenIssue>, AttemptError> {
-        // Label names are plain words here (`orchestration`); encode the few characters that would
-        // break the query anyway.
-        let label = label
-            .replace('%', "%25")
-            .replace('&', "%26")
-            .replace(' ', "%20");
-        let query = format!("?state=open&labels={label}&sort=created&direction=desc&per_page=100");
-        let req = self.http.get(self.url(repo, &query));
-        let resp = self.call(repo, req, "listing issues").await?;
-        let issues: Vec<IssueJson> = Self::json(resp, "listing issues").await?;
-        Ok(issues
-            .into_iter()
-            .find(|i| i.pull_request.is_none() && i.title.starts_with(prefix))
-            .map(|i| OpenIssue {
-                number: i.number,
-                title: i.title,
-            }))
+        self.client
+            .find_open_issue(repo, label, prefix)
+            .await
+            .map_err(|e| attempt_error("listing issues", repo, e))
     }
 
     async fn create_issue(
@@ -248,34 +199,28 @@ impl IssueTracker for HttpIssueTracker {
         body: &str,
         labels: &[String],
     ) -> Result<OpenIssue, AttemptError> {
-        let req = self.http.post(self.url(repo, "")).json(&serde_json::json!({
-            "title": title, "body": body, "labels": labels,
-        }));
-        let resp = self.call(repo, req, "creating an issue").await?;
-        let issue: IssueJson = Self::json(resp, "creating an issue").await?;
-        Ok(OpenIssue {
-            number: issue.number,
-            title: issue.title,
-        })
+        let issue = NewIssue {
+            title: title.to_owned(),
+            body: body.to_owned(),
+            labels: labels.to_vec(),
+        };
+        self.client
+            .create_issue(repo, &issue)
+            .await
+            .map_err(|e| attempt_error("creating an issue", repo, e))
     }
 
     async fn comment(&self, repo: &Repo, number: u64, body: &str) -> Result<(), AttemptError> {
-        let req = self
-            .http
-            .post(self.url(repo, &format!("/{number}/comments")))
-            .json(&serde_json::json!({ "body": body }));
-        self.call(repo, req, &format!("commenting on issue #{number}"))
+        self.client
+            .comment_on_issue(repo, number, body)
             .await
-            .map(|_| ())
+            .map_err(|e| attempt_error(&format!("commenting on issue #{number}"), repo, e))
     }
 
     async fn close(&self, repo: &Repo, number: u64) -> Result<(), AttemptError> {
-        let req = self
-            .http
-            .patch(self.url(repo, &format!("/{number}")))
-            .json(&serde_json::json!({ "state": "closed", "state_reason": "completed" }));
-        self.call(repo, req, &format!("closing issue #{number}"))
+        self.client
+            .close_issue(repo, number)
             .await
-            .map(|_| ())
+            .map_err(|e| attempt_error(&format!("closing issue #{number}"), repo, e))
     }
 }

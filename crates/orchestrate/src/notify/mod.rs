@@ -13,16 +13,18 @@ mod webhook;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use orchestrate_core::notify::rule::{Channel, ChannelsConfig, Rule};
 use orchestrate_core::notify::{Delivery, Notice, Routing, route};
 use orchestrate_core::report::{NotificationDelivery, RunReport};
+use orchestrate_github::Client;
 
 use crate::env::{Env, SLACK_WEBHOOK_URL};
 use crate::gha::Masker;
 pub use email::{SmtpSecurity, SmtpSettings};
-pub use issue::{GithubAccess, HttpIssueTracker, IssueTracker, OpenIssue};
+pub use issue::{GithubAccess, GithubIssueTracker, IssueTracker, OpenIssue};
 pub use retry::RetryPolicy;
 
 /// Slack gets this long per attempt (its webhook answers in well under a second).
@@ -131,7 +133,7 @@ impl NotifySecrets {
 }
 
 /// Sends a release's notifications. Cheap to share; every method takes `&self`.
-pub struct Notifier<I = HttpIssueTracker> {
+pub struct Notifier<I = GithubIssueTracker> {
     http: reqwest::Client,
     channels: ChannelsConfig,
     secrets: NotifySecrets,
@@ -140,20 +142,28 @@ pub struct Notifier<I = HttpIssueTracker> {
     retry: RetryPolicy,
 }
 
-impl Notifier<HttpIssueTracker> {
-    /// A notifier over `http` (see [`http::client`]). Registers every secret with `masker`;
-    /// the caller should have registered [`NotifySecrets::values`] already so the runner masks
+impl Notifier<GithubIssueTracker> {
+    /// A notifier over `http` (see [`http::client`]) for Slack and webhooks; issues are filed
+    /// with a GitHub client for `secrets.github`. Registers every secret with `masker`; the
+    /// caller should have registered [`NotifySecrets::values`] already so the runner masks
     /// them too.
     pub fn new(
         http: reqwest::Client,
         channels: ChannelsConfig,
-        secrets: NotifySecrets,
+        mut secrets: NotifySecrets,
         masker: Masker,
     ) -> Self {
-        let issues = secrets
-            .github
-            .clone()
-            .map(|access| HttpIssueTracker::new(http.clone(), access));
+        let issues = match secrets.github.as_ref().map(GithubIssueTracker::for_access) {
+            Some(Ok(tracker)) => Some(tracker),
+            Some(Err(e)) => {
+                secrets.problems.push((
+                    Channel::GithubIssue,
+                    format!("cannot set up the GitHub client: {e}"),
+                ));
+                None
+            }
+            None => None,
+        };
         for value in secrets.values() {
             masker.register(value);
         }
@@ -179,6 +189,16 @@ impl<I: IssueTracker> Notifier<I> {
             masker: self.masker,
             retry: self.retry,
         }
+    }
+
+    /// The same notifier filing issues through the release's own GitHub client, so the channel
+    /// works with GitHub App credentials too (no token is needed in [`NotifySecrets`]).
+    pub fn with_github_client(mut self, client: Arc<Client>) -> Notifier<GithubIssueTracker> {
+        // A client at hand is what the channel lacked when no token was given.
+        self.secrets
+            .problems
+            .retain(|(channel, _)| *channel != Channel::GithubIssue);
+        self.with_issue_tracker(GithubIssueTracker::new(client))
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {

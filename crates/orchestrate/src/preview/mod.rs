@@ -1,6 +1,6 @@
 //! The release preview behind `orchestrate plan` and the action's dry run: waves per strategy,
 //! the release set, each service's inputs rendered as far as they can be before anything runs,
-//! compatibility verdicts against target versions, irreversible services and locks. Pure: it
+//! compatibility verdicts over each state of the release, irreversible services and locks. Pure: it
 //! is built from [`Settings`] and rendered as text or JSON by the callers.
 
 pub mod text;
@@ -8,8 +8,10 @@ pub mod waves;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use orchestrate_core::plan::{Placeholder, Plan, Service, Strategy, Template, Trigger, Vars};
-use orchestrate_core::report::{CompatStatus, CompatVerdict};
+use orchestrate_core::dag::compat::{self, CompatFinding, CompatInput};
+use orchestrate_core::plan::{Placeholder, Service, Strategy, Template, Trigger, Vars};
+use orchestrate_core::report::CompatVerdict;
+use semver::{Version, VersionReq};
 use serde::Serialize;
 
 use crate::settings::Settings;
@@ -62,6 +64,8 @@ impl Preview {
         let release: BTreeSet<String> =
             settings.release.iter().map(|(s, _)| s.to_owned()).collect();
         let steps = waves::waves(plan, &release, settings.strategy)?;
+        let compatibility =
+            compat::verdicts(&check_compatibility(settings, &steps, &BTreeMap::new()));
         let environment = plan.environments.get(&settings.environment);
         let services: Vec<ServicePreview> = plan
             .services
@@ -94,7 +98,7 @@ impl Preview {
                 .map(|s| s.name.clone())
                 .collect(),
             services,
-            compatibility: compatibility(plan, settings),
+            compatibility,
             lock: environment.is_some_and(|e| e.lock),
         })
     }
@@ -181,32 +185,34 @@ fn plan_time_value(p: &Placeholder, service: &str, settings: &Settings) -> Strin
     }
 }
 
-/// `requires` checked against the target versions. A required service outside the release set
-/// is `unknown` here: its deployed version comes from the registry at run time.
-fn compatibility(plan: &Plan, settings: &Settings) -> Vec<CompatVerdict> {
-    let mut verdicts = Vec::new();
-    for service in plan
+/// `requires` over each state of the release (SPEC §6), against the target versions and
+/// `deployed` (what the registry says; empty before it is read, so a range on a service outside
+/// the release set reads `unknown` in the preview).
+pub fn check_compatibility(
+    settings: &Settings,
+    steps: &[Step],
+    deployed: &BTreeMap<String, Version>,
+) -> Vec<CompatFinding> {
+    let requires: BTreeMap<String, BTreeMap<String, VersionReq>> = settings
+        .plan
         .services
         .iter()
-        .filter(|s| settings.release.contains(&s.name))
-    {
-        for (required, range) in &service.requires {
-            let against = settings.release.version(required);
-            let status = match against {
-                Some(v) if range.matches(v) => CompatStatus::Ok,
-                Some(_) => CompatStatus::Violated,
-                None => CompatStatus::Unknown,
-            };
-            verdicts.push(CompatVerdict {
-                service: service.name.clone(),
-                requires: required.clone(),
-                range: range.to_string(),
-                against: against.map(ToString::to_string),
-                status,
-            });
-        }
-    }
-    verdicts
+        .filter(|s| !s.requires.is_empty())
+        .map(|s| (s.name.clone(), s.requires.clone()))
+        .collect();
+    let waves: Vec<Vec<String>> = steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Wave { services, .. } => Some(services.clone()),
+            Step::Bake { .. } => None,
+        })
+        .collect();
+    compat::check(&CompatInput {
+        requires: &requires,
+        targets: settings.release.versions(),
+        deployed,
+        waves: &waves,
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! The preview of the test plan: waves, plan-time template rendering, compatibility.
 
+use orchestrate_core::report::CompatStatus;
+
 use super::*;
 use crate::settings::raw::{Given, RawSettings};
 use crate::settings::tests::plan_file;
@@ -54,6 +56,23 @@ fn compatibility_is_checked_against_target_versions() {
     assert_eq!(bad.compatibility[0].status, CompatStatus::Violated);
     let unknown = Preview::build(&settings("{web: 2.1.0}", "parallel")).expect("preview");
     assert_eq!(unknown.compatibility[0].status, CompatStatus::Unknown);
+}
+
+#[test]
+fn deployed_versions_settle_ranges_on_services_outside_the_release() {
+    let settings = settings("{web: 2.1.0}", "parallel");
+    let preview = Preview::build(&settings).expect("preview");
+    let check = |deployed: &str| {
+        let deployed = BTreeMap::from([(
+            "backend".to_owned(),
+            Version::parse(deployed).expect("a version"),
+        )]);
+        let findings = check_compatibility(&settings, &preview.steps, &deployed);
+        assert_eq!(findings.len(), 1);
+        findings[0].verdict.status.clone()
+    };
+    assert_eq!(check("1.5.0"), CompatStatus::Ok);
+    assert_eq!(check("2.0.0"), CompatStatus::Violated);
 }
 
 #[test]

@@ -104,9 +104,14 @@ pub fn render(p: &Preview) -> String {
                 (CompatStatus::Violated, Some(v)) => format!("VIOLATED ({v})"),
                 _ => "checked against the deployed version at run time".to_owned(),
             };
+            let state = c
+                .state
+                .as_deref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {} requires {} {}: {verdict}",
+                "  {} requires {} {}{state}: {verdict}",
                 c.service, c.requires, c.range
             );
         }

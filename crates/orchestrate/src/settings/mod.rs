@@ -17,25 +17,9 @@ pub use planfile::PlanFile;
 pub use problems::Problems;
 pub use raw::{Given, Origin, RawSettings};
 
-/// A secret string: never printed by `Debug`, only reachable through [`Secret::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// A secret string: never printed by `Debug`, only reachable through `expose`. The GitHub
+/// layer's own type, so settings hand credentials over without re-wrapping them.
+pub use orchestrate_github::Secret;
 
 /// How orchestrate authenticates to GitHub.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -203,27 +203,20 @@ fn plan_with_bad_flags_names_them_and_exits_2() {
 }
 
 #[test]
-/// The placeholder contract: replace this test when `run` and `status` get their bodies (never
-/// add `emulator` here: once wired it serves until killed).
-fn commands_not_wired_yet_say_so_with_exit_5() {
-    for args in [
-        vec![
-            "run",
-            reference_plan(),
-            "--env",
-            "staging",
-            "--versions",
-            VERSIONS,
-        ],
-        vec!["status", "--env", "staging"],
-    ] {
-        let out = run(&args, &[]);
-        assert_eq!(out.code, 5, "{args:?}: {out:?}");
-        assert!(
-            out.stderr.contains("is not implemented yet"),
-            "{args:?}: {out:?}"
-        );
-    }
+/// `run` is wired (tested against the emulator in `engine_github.rs`); without a token it stops
+/// before any request, as bad input. (`status` and `emulator` need a server: tested there too.)
+fn run_without_a_token_is_bad_input_before_any_request() {
+    let args = [
+        "run",
+        reference_plan(),
+        "--env",
+        "staging",
+        "--versions",
+        VERSIONS,
+    ];
+    let out = run(&args, &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("ORCHESTRATE_TOKEN"), "{out:?}");
 }
 
 #[test]

@@ -87,7 +87,11 @@ async fn emulator(in_progress: Duration, speed: f64, tokens: Vec<TokenSpec>) -> 
 fn workspace(emu: &RunningEmulator) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join(".github")).expect("mkdir");
-    std::fs::write(dir.path().join(".github/orchestrate.yml"), PLAN.replace("EMULATOR", emu.base_url())).expect("plan");
+    std::fs::write(
+        dir.path().join(".github/orchestrate.yml"),
+        PLAN.replace("EMULATOR", emu.base_url()),
+    )
+    .expect("plan");
     dir
 }
 
@@ -96,11 +100,17 @@ async fn run_release(emu: &RunningEmulator, token: &str, extra: &[&str]) -> Outp
     let dir = workspace(emu);
     let url = emu.base_url().to_owned();
     let token = token.to_owned();
-    let mut args: Vec<String> = ["run", "--env", "staging", "--versions", VERSIONS].map(String::from).to_vec();
+    let mut args: Vec<String> = ["run", "--env", "staging", "--versions", VERSIONS]
+        .map(String::from)
+        .to_vec();
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env = [("GITHUB_API_URL", url.as_str()), ("ORCHESTRATE_TOKEN", token.as_str()), ("GITHUB_REPOSITORY", "acme/release")];
+        let env = [
+            ("GITHUB_API_URL", url.as_str()),
+            ("ORCHESTRATE_TOKEN", token.as_str()),
+            ("GITHUB_REPOSITORY", "acme/release"),
+        ];
         run_in(dir.path(), &args, &env)
     })
     .await
@@ -114,9 +124,15 @@ async fn a_release_records_deployments_and_passes_artifact_fields_downstream() {
     assert_eq!(out.code, 0, "{out:?}");
     let web = emu.runs("acme/web");
     assert_eq!(web.len(), 1);
-    assert_eq!(web[0].inputs.get("image").map(String::as_str), Some("ghcr.io/acme/api:1.3.0"));
+    assert_eq!(
+        web[0].inputs.get("image").map(String::as_str),
+        Some("ghcr.io/acme/api:1.3.0")
+    );
     let deployments = emu.deployments("acme/api");
-    let service = deployments.iter().find(|d| d.task == "deploy").expect("a service deployment");
+    let service = deployments
+        .iter()
+        .find(|d| d.task == "deploy")
+        .expect("a service deployment");
     assert_eq!(service.payload["version"], "1.3.0");
     let release_set = emu.deployments("acme/release");
     assert_eq!(release_set.len(), 1, "one release-set record");
@@ -124,50 +140,113 @@ async fn a_release_records_deployments_and_passes_artifact_fields_downstream() {
     let dir = workspace(&emu);
     let url = emu.base_url().to_owned();
     let status = tokio::task::spawn_blocking(move || {
-        run_in(dir.path(), &["status", "--env", "staging"], &[("GITHUB_API_URL", url.as_str()), ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN), ("GITHUB_REPOSITORY", "acme/release")])
+        run_in(
+            dir.path(),
+            &["status", "--env", "staging"],
+            &[
+                ("GITHUB_API_URL", url.as_str()),
+                ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN),
+                ("GITHUB_REPOSITORY", "acme/release"),
+            ],
+        )
     })
     .await
     .expect("status ran");
     assert_eq!(status.code, 0, "{status:?}");
-    assert!(status.stdout.contains("backend") && status.stdout.contains("1.3.0"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("backend") && status.stdout.contains("1.3.0"),
+        "{}",
+        status.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatch_answered_502_after_it_created_its_run_is_not_sent_again() {
     let emu = emulator(Duration::from_secs(4), 10.0, Vec::new()).await;
-    emu.inject(ScriptedFault::new(Some("POST"), "/repos/acme/api/actions/workflows/deploy.yml/dispatches", Fault::SucceedThen502));
+    emu.inject(ScriptedFault::new(
+        Some("POST"),
+        "/repos/acme/api/actions/workflows/deploy.yml/dispatches",
+        Fault::SucceedThen502,
+    ));
     let out = run_release(&emu, DEFAULT_TOKEN, &[]).await;
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(emu.runs("acme/api").len(), 1, "exactly one run exists");
-    let dispatches = emu.requests().into_iter().filter(|r| r.method == "POST" && r.path_only().ends_with("/deploy.yml/dispatches") && r.path.contains("acme/api")).count();
+    let dispatches = emu
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.method == "POST"
+                && r.path_only().ends_with("/deploy.yml/dispatches")
+                && r.path.contains("acme/api")
+        })
+        .count();
     assert_eq!(dispatches, 1, "the POST was not re-sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secondary_rate_limit_is_waited_out_then_the_release_succeeds() {
     let emu = emulator(Duration::from_secs(6), 10.0, Vec::new()).await;
-    let mut fault = ScriptedFault::new(Some("GET"), "/repos/acme/api/actions/runs", Fault::SecondaryLimit { status: 429, retry_after: 2 });
+    let mut fault = ScriptedFault::new(
+        Some("GET"),
+        "/repos/acme/api/actions/runs",
+        Fault::SecondaryLimit {
+            status: 429,
+            retry_after: 2,
+        },
+    );
     fault.skip = 1;
     emu.inject(fault);
     let out = run_release(&emu, DEFAULT_TOKEN, &[]).await;
     assert_eq!(out.code, 0, "{out:?}");
     let requests = emu.requests();
-    let limited = requests.iter().position(|r| r.status == 429).expect("a 429 was answered");
-    let next = requests[limited + 1..].iter().find(|r| r.path.contains("/repos/acme/api/actions/runs")).expect("polling went on");
-    let waited = (next.wall - requests[limited].wall).to_std().expect("later");
-    assert!(waited >= Duration::from_millis(1900), "waited only {waited:?}");
+    let limited = requests
+        .iter()
+        .position(|r| r.status == 429)
+        .expect("a 429 was answered");
+    let next = requests[limited + 1..]
+        .iter()
+        .find(|r| r.path.contains("/repos/acme/api/actions/runs"))
+        .expect("polling went on");
+    let waited = (next.wall - requests[limited].wall)
+        .to_std()
+        .expect("later");
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "waited only {waited:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_that_cannot_see_a_repository_exits_3_with_the_remedy() {
-    let all = [Permission::Actions, Permission::Deployments, Permission::Contents].map(|p| (p, Access::Write));
-    let limited = TokenSpec::scoped("limited", "tok-limited", &["acme/api", "acme/release"], &all);
+    let all = [
+        Permission::Actions,
+        Permission::Deployments,
+        Permission::Contents,
+    ]
+    .map(|p| (p, Access::Write));
+    let limited = TokenSpec::scoped(
+        "limited",
+        "tok-limited",
+        &["acme/api", "acme/release"],
+        &all,
+    );
     let emu = emulator(Duration::from_secs(4), 10.0, vec![limited]).await;
     let out = run_release(&emu, "tok-limited", &[]).await;
     assert_eq!(out.code, 3, "{out:?}");
-    assert!(out.stderr.contains("acme/web"), "names the repository: {}", out.stderr);
-    assert!(out.stderr.contains("needs") || out.stderr.contains("token"), "gives the remedy: {}", out.stderr);
-    assert!(!out.stderr.contains("tok-limited"), "the token is never printed");
+    assert!(
+        out.stderr.contains("acme/web"),
+        "names the repository: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("needs") || out.stderr.contains("token"),
+        "gives the remedy: {}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("tok-limited"),
+        "the token is never printed"
+    );
     assert!(emu.runs("acme/api").is_empty(), "nothing was dispatched");
 }
 
@@ -176,8 +255,16 @@ async fn a_release_that_times_out_cancels_its_runs_and_exits_4() {
     let emu = emulator(Duration::from_secs(600), 1.0, Vec::new()).await;
     let out = run_release(&emu, DEFAULT_TOKEN, &["--timeout", "3s"]).await;
     assert_eq!(out.code, 4, "{out:?}");
-    let cancels = emu.requests().into_iter().filter(|r| r.method == "POST" && r.path_only().ends_with("/cancel")).collect::<Vec<_>>();
-    assert_eq!(cancels.len(), 1, "the backend's run was cancelled: {cancels:?}");
+    let cancels = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path_only().ends_with("/cancel"))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        cancels.len(),
+        1,
+        "the backend's run was cancelled: {cancels:?}"
+    );
     assert!(emu.runs("acme/web").is_empty(), "web never started");
 }
 
@@ -220,15 +307,35 @@ async fn the_action_writes_outputs_the_runner_accepts_and_a_summary_with_the_gra
     .await
     .expect("ran");
     assert_eq!(out.code, 0, "{out:?}");
-    let outputs = parse_env_file(&std::fs::read_to_string(&output).expect("outputs")).expect("the runner accepts the outputs");
+    let outputs = parse_env_file(&std::fs::read_to_string(&output).expect("outputs"))
+        .expect("the runner accepts the outputs");
     assert_eq!(outputs["status"], "succeeded");
     let runs: serde_json::Value = serde_json::from_str(&outputs["runs"]).expect("runs is JSON");
     assert!(runs["backend"]["id"].as_u64().is_some(), "{runs}");
     let summary = std::fs::read_to_string(&summary).expect("summary");
-    assert!(summary.contains("```mermaid") && summary.contains("click s0 href"), "{summary}");
-    let groups: Vec<String> = out.stdout.lines().filter_map(parse_command).filter(|c| c.name == "group").map(|c| c.message).collect();
-    assert!(groups.iter().any(|g| g.starts_with("backend")) && groups.iter().any(|g| g.starts_with("web")), "{groups:?}");
+    assert!(
+        summary.contains("```mermaid") && summary.contains("click s0 href"),
+        "{summary}"
+    );
+    let groups: Vec<String> = out
+        .stdout
+        .lines()
+        .filter_map(parse_command)
+        .filter(|c| c.name == "group")
+        .map(|c| c.message)
+        .collect();
+    assert!(
+        groups.iter().any(|g| g.starts_with("backend"))
+            && groups.iter().any(|g| g.starts_with("web")),
+        "{groups:?}"
+    );
     // Only `::add-mask::` itself carries the token (that is how the runner learns to mask it).
-    let leaked = out.stdout.lines().any(|l| l.contains(DEFAULT_TOKEN) && !l.starts_with("::add-mask::"));
-    assert!(!leaked && !summary.contains(DEFAULT_TOKEN), "the token is masked");
+    let leaked = out
+        .stdout
+        .lines()
+        .any(|l| l.contains(DEFAULT_TOKEN) && !l.starts_with("::add-mask::"));
+    assert!(
+        !leaked && !summary.contains(DEFAULT_TOKEN),
+        "the token is masked"
+    );
 }

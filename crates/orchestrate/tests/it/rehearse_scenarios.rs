@@ -34,7 +34,8 @@ fn rehearse(scenario: &str, extra: &[&str]) -> (Output, Value, String) {
     ];
     args.extend_from_slice(extra);
     let out = run(&args, &[]);
-    let report: Value = serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("report JSON: {e}\n{out:?}"));
+    let report: Value = serde_json::from_str(out.stdout.trim())
+        .unwrap_or_else(|e| panic!("report JSON: {e}\n{out:?}"));
     let summary = std::fs::read_to_string(summary).unwrap_or_default();
     (out, report, summary)
 }
@@ -56,7 +57,9 @@ fn when(report: &Value, service: &str, what: &str) -> usize {
         .as_array()
         .expect("timeline")
         .iter()
-        .position(|e| e["service"] == service && e["what"].as_str().is_some_and(|w| w.starts_with(what)))
+        .position(|e| {
+            e["service"] == service && e["what"].as_str().is_some_and(|w| w.starts_with(what))
+        })
         .unwrap_or_else(|| panic!("no `{what}` for {service}"))
 }
 
@@ -68,26 +71,55 @@ fn the_reference_plan_succeeds_under_each_strategy_in_the_right_order() {
         let (out, report, summary) = rehearse("happy", &["--strategy", strategy]);
         assert_eq!(out.code, 0, "{strategy}: {}", out.stderr);
         assert_eq!(report["status"], "succeeded", "{strategy}");
-        assert!(summary.contains("```mermaid"), "{strategy}: summary has the graph");
+        assert!(
+            summary.contains("```mermaid"),
+            "{strategy}: summary has the graph"
+        );
         let backend_verified = when(&report, "backend", "verified");
         for s in FRONTENDS {
             assert_eq!(outcome(&report, s), "succeeded", "{strategy}: {s}");
-            assert!(when(&report, s, "dispatching") > backend_verified, "{strategy}: {s} waits for backend");
+            assert!(
+                when(&report, s, "dispatching") > backend_verified,
+                "{strategy}: {s} waits for backend"
+            );
         }
-        let dispatches: Vec<usize> = FRONTENDS.iter().map(|s| when(&report, s, "dispatching")).collect();
+        let dispatches: Vec<usize> = FRONTENDS
+            .iter()
+            .map(|s| when(&report, s, "dispatching"))
+            .collect();
         match strategy {
             "sequential" => {
                 // One at a time, in file order: each dispatch after the previous one settled.
                 for pair in FRONTENDS.windows(2) {
-                    assert!(when(&report, pair[1], "dispatching") > when(&report, pair[0], "run succeeded"), "{pair:?}");
+                    assert!(
+                        when(&report, pair[1], "dispatching")
+                            > when(&report, pair[0], "run succeeded"),
+                        "{pair:?}"
+                    );
                 }
             }
             "parallel" => {
-                let last_settled = FRONTENDS.iter().map(|s| when(&report, s, "run succeeded")).min().expect("four");
-                assert!(dispatches.iter().all(|d| *d < last_settled), "all four in flight together");
+                let last_settled = FRONTENDS
+                    .iter()
+                    .map(|s| when(&report, s, "run succeeded"))
+                    .min()
+                    .expect("four");
+                assert!(
+                    dispatches.iter().all(|d| *d < last_settled),
+                    "all four in flight together"
+                );
             }
             _ => {
-                let bake = report["timeline"].as_array().expect("timeline").iter().position(|e| e["what"].as_str().is_some_and(|w| w.starts_with("canary verified"))).expect("a bake");
+                let bake = report["timeline"]
+                    .as_array()
+                    .expect("timeline")
+                    .iter()
+                    .position(|e| {
+                        e["what"]
+                            .as_str()
+                            .is_some_and(|w| w.starts_with("canary verified"))
+                    })
+                    .expect("a bake");
                 assert!(when(&report, "web", "verified") < bake);
                 for s in ["android", "ios", "desktop"] {
                     assert!(when(&report, s, "dispatching") > bake, "{s} after the bake");
@@ -116,7 +148,12 @@ fn android_failing_in_upload_names_job_and_step_cancels_and_rolls_back() {
     let (out, report, summary) = rehearse("android-upload-fails", &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(outcome(&report, "android"), "failed");
-    let android = report["services"].as_array().expect("services").iter().find(|s| s["name"] == "android").expect("android");
+    let android = report["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["name"] == "android")
+        .expect("android");
     assert_eq!(android["failure"]["job"], "publish");
     assert_eq!(android["failure"]["step"], "upload");
     assert!(summary.contains("step `upload`"), "{summary}");
@@ -126,7 +163,11 @@ fn android_failing_in_upload_names_job_and_step_cancels_and_rolls_back() {
     for s in ["desktop", "web", "backend"] {
         assert_eq!(outcome(&report, s), "rolled_back", "{s}");
     }
-    assert!(out.stderr.contains("android: job `publish`, step `upload`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("android: job `publish`, step `upload`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

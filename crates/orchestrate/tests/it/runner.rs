@@ -1,6 +1,7 @@
 //! The runner's side of the contract, re-implemented from actions/runner for checking what the
 //! binary writes: `EnvFileKeyValuePairs` (the `GITHUB_OUTPUT` parser, Linux flavour) and the
-//! workflow-command parser with its unescaping.
+//! workflow-command parser with its unescaping. The one copy: the binary's unit tests include
+//! this file too (`gha/mod.rs`), so both test suites check against the same parsers.
 
 use std::collections::BTreeMap;
 
@@ -102,7 +103,8 @@ pub fn parse_command(line: &str) -> Option<WorkflowCommand> {
     })
 }
 
-fn unescape_data(s: &str) -> String {
+/// The runner's unescaping of a command's message.
+pub fn unescape_data(s: &str) -> String {
     s.replace("%0D", "\r")
         .replace("%0A", "\n")
         .replace("%25", "%")

@@ -6,10 +6,10 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use orchestrate_core::notify::rule::{Channel, ChannelsConfig, Event, SlackConfig, WebhookConfig};
 use orchestrate_core::notify::samples::{failure_with_rollback, success};
-use orchestrate_core::notify::{at_finish, verify_signature};
+use orchestrate_core::notify::verify_signature;
 use orchestrate_core::report::ReleaseStatus;
 
-use super::{Recorder, everything_to, notifier};
+use super::{Recorder, notifier, notify_to};
 use crate::gha::Masker;
 use crate::notify::NotifySecrets;
 
@@ -60,14 +60,7 @@ async fn webhook_is_signed_and_the_receiver_can_verify_the_hmac() {
     };
     let report = failure_with_rollback();
     let n = notifier(webhook_channels(), secrets, Masker::new());
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::Webhook]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Webhook]).await;
     assert_eq!(out.len(), 1);
     assert!(out[0].delivered, "{:?}", out[0].error);
     assert_eq!(
@@ -110,14 +103,7 @@ async fn webhook_without_a_secret_is_sent_unsigned() {
     };
     let report = success();
     let n = notifier(webhook_channels(), secrets, Masker::new());
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::Webhook]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Webhook]).await;
     assert!(out[0].delivered);
     assert!(
         server.requests()[0]
@@ -136,14 +122,7 @@ async fn slack_receives_block_kit_with_links_to_runs() {
     };
     let report = failure_with_rollback();
     let n = notifier(slack_channels(), secrets, Masker::new());
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::Slack]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Slack]).await;
     assert!(out[0].delivered, "{:?}", out[0].error);
     let got = server.requests();
     assert_eq!(got.len(), 1);
@@ -171,14 +150,7 @@ async fn a_channel_that_always_fails_is_retried_a_bounded_number_of_times_and_re
     channels.slack = slack();
     let mut report = failure_with_rollback();
     let n = notifier(channels, secrets, Masker::new());
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::Slack, Channel::Webhook]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Slack, Channel::Webhook]).await;
     assert_eq!(out.len(), 2);
     for d in &out {
         assert!(!d.delivered);
@@ -212,14 +184,7 @@ async fn rate_limited_delivery_waits_for_retry_after_then_succeeds() {
     };
     let report = success();
     let n = notifier(slack_channels(), secrets, Masker::new());
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::Slack]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Slack]).await;
     assert!(out[0].delivered);
     assert_eq!(out[0].attempts, 3);
     let got = server.requests();
@@ -239,14 +204,7 @@ async fn a_refusal_is_not_retried() {
     };
     let report = success();
     let n = notifier(slack_channels(), secrets, Masker::new());
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::Slack]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Slack]).await;
     assert_eq!((out[0].delivered, out[0].attempts), (false, 1));
     assert_eq!(out[0].error.as_deref(), Some("HTTP 404 Not Found: no"));
 }
@@ -265,14 +223,7 @@ async fn unreachable_server_is_a_transient_error_without_the_url() {
     };
     let report = success();
     let n = notifier(slack_channels(), secrets, Masker::new());
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::Slack]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Slack]).await;
     assert_eq!((out[0].delivered, out[0].attempts), (false, 3));
     let error = out[0].error.as_deref().expect("an error");
     assert!(!error.contains("SECRETPATH"), "{error}");
@@ -283,14 +234,7 @@ async fn unreachable_server_is_a_transient_error_without_the_url() {
 async fn missing_secret_and_unconfigured_channel_are_reported_not_sent() {
     let report = success();
     let n = notifier(slack_channels(), NotifySecrets::default(), Masker::new());
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::Slack, Channel::Email]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Slack, Channel::Email]).await;
     assert_eq!(out.len(), 2);
     assert_eq!(
         out[0].error.as_deref(),

@@ -1,7 +1,9 @@
 //! The GitHub issue channel against the emulator: open on failure, comment on a repeat
-//! failure instead of opening another, comment and close on success.
+//! failure instead of opening another, comment and close on success, through the release's own
+//! GitHub client when it is given.
 
-use orchestrate_core::notify::at_finish;
+use std::sync::Arc;
+
 use orchestrate_core::notify::rule::{Channel, ChannelsConfig, IssueConfig};
 use orchestrate_core::notify::samples::{failure_with_rollback, health_check_failure, success};
 use orchestrate_core::plan::Repo;
@@ -9,8 +11,10 @@ use orchestrate_core::report::RunReport;
 use orchestrate_emulator::{
     DEFAULT_TOKEN, Emulator, EmulatorConfig, RepoSpec, RunningEmulator, Scenario,
 };
+use orchestrate_github::{Client, ClientConfig, Credentials, Secret};
 
-use super::{everything_to, notifier};
+use super::{notifier, notify_to};
+use crate::env::Env;
 use crate::gha::Masker;
 use crate::notify::{GithubAccess, Notifier, NotifySecrets};
 
@@ -49,14 +53,7 @@ pub fn issue_notifier(emu: &RunningEmulator, masker: Masker) -> Notifier {
 }
 
 async fn send(n: &Notifier, report: &RunReport) {
-    let out = n
-        .notify(
-            report,
-            &at_finish(report),
-            &everything_to(&[Channel::GithubIssue]),
-            None,
-        )
-        .await;
+    let out = notify_to(n, report, &[Channel::GithubIssue]).await;
     assert_eq!(out.len(), 1);
     assert!(out[0].delivered, "{:?}", out[0].error);
 }
@@ -147,20 +144,43 @@ async fn a_refused_token_is_reported_with_a_remedy() {
     };
     let n = notifier(issue_channels(), secrets, Masker::new());
     let report = failure_with_rollback();
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::GithubIssue]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::GithubIssue]).await;
     assert_eq!((out[0].delivered, out[0].attempts), (false, 1));
     let error = out[0].error.as_deref().expect("an error");
     assert!(
-        error.starts_with("github: listing issues in mickgian/release: HTTP 401"),
+        error.starts_with(
+            "github: listing issues in mickgian/release: GET /repos/mickgian/release/issues?"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.contains("GitHub answered 401") && error.contains("the token is invalid or expired"),
         "{error}"
     );
     assert!(!error.contains("ghp_not-a-known-token"));
     assert!(emu.issues(REPO).is_empty());
+}
+
+#[tokio::test]
+async fn the_release_client_serves_the_channel_without_a_token_in_the_secrets() {
+    let emu = emulator().await;
+    let channels = issue_channels();
+    let secrets = NotifySecrets::from_env(&Env::default(), &channels, None);
+    assert_eq!(
+        secrets.problems.len(),
+        1,
+        "no token: the channel is unusable alone"
+    );
+    let config = ClientConfig::new(
+        emu.base_url(),
+        Credentials::Token(Secret::new(DEFAULT_TOKEN)),
+    );
+    let client = Arc::new(Client::new(config).expect("a client"));
+    let n = notifier(channels, secrets, Masker::new()).with_github_client(client.clone());
+    send(&n, &failure_with_rollback()).await;
+    assert_eq!(emu.issues(REPO).len(), 1);
+    assert!(
+        client.request_stats().snapshot().requests >= 2,
+        "the list and the create are counted with the release's requests"
+    );
 }

@@ -15,15 +15,12 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use orchestrate_core::notify::at_finish;
 use orchestrate_core::notify::rule::{Channel, ChannelsConfig, Conditions, Rule};
+use orchestrate_core::report::{NotificationDelivery, RunReport};
 
 use crate::gha::Masker;
-use crate::notify::{Notifier, NotifySecrets, RetryPolicy, http::client};
-
-/// reqwest is built without a default crypto provider; the binary installs ring at start-up.
-pub fn install_crypto() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+use crate::notify::{IssueTracker, Notifier, NotifySecrets, RetryPolicy, http::client};
 
 /// Quick retries, so a test of three attempts takes milliseconds.
 pub fn fast_retry() -> RetryPolicy {
@@ -45,8 +42,17 @@ pub fn everything_to(to: &[Channel]) -> Vec<Rule> {
     }]
 }
 
+/// Delivers what `report`'s finish announces to the channels `to`, as a release would.
+pub async fn notify_to<I: IssueTracker>(
+    n: &Notifier<I>,
+    report: &RunReport,
+    to: &[Channel],
+) -> Vec<NotificationDelivery> {
+    n.notify(report, &at_finish(report), &everything_to(to), None)
+        .await
+}
+
 pub fn notifier(channels: ChannelsConfig, secrets: NotifySecrets, masker: Masker) -> Notifier {
-    install_crypto();
     let http = client().expect("a client with bundled roots");
     Notifier::new(http, channels, secrets, masker).with_retry(fast_retry())
 }

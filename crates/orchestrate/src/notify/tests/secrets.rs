@@ -5,14 +5,13 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use axum::http::StatusCode;
-use orchestrate_core::notify::at_finish;
 use orchestrate_core::notify::rule::{Channel, ChannelsConfig};
 use orchestrate_core::notify::samples::failure_with_rollback;
 use orchestrate_emulator::DEFAULT_TOKEN;
 
 use super::issues::{emulator, issue_channels};
 use super::smtp::{SMTP_PASSWORD, SmtpServer, email_channels};
-use super::{Recorder, everything_to, notifier};
+use super::{Recorder, notifier, notify_to};
 use crate::gha::Masker;
 use crate::notify::{GithubAccess, NotifySecrets};
 
@@ -68,14 +67,7 @@ async fn no_secret_appears_in_payloads_logs_or_errors() {
     let masker = Masker::new();
     let n = notifier(channels, secrets.clone(), masker);
     let report = failure_with_rollback();
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&Channel::ALL),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &Channel::ALL).await;
     assert_eq!(out.len(), 4);
     let delivered: Vec<_> = out.iter().map(|d| (d.channel, d.delivered)).collect();
     assert_eq!(

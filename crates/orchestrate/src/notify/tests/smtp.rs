@@ -1,8 +1,10 @@
 //! Email to a real SMTP server: Python's aiosmtpd, started by the test as a child process.
 //!
 //! The interpreter is `ORCHESTRATE_TEST_SMTP_PYTHON` when set, else `.ci/.venv/bin/python`
-//! (which `bash .ci/run setup` creates with aiosmtpd), else `python3`. When none of them can
-//! import aiosmtpd the test FAILS with instructions: it never skips silently.
+//! (which `bash .ci/run setup` creates with aiosmtpd), else `target/test-venvs/smtp`, else
+//! `python3`. When none of them can import aiosmtpd the test installs it into
+//! `target/test-venvs/smtp` (a fresh clone needs only python3 and the package registry); if
+//! that fails too the test FAILS with instructions: it never skips silently.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -12,7 +14,8 @@ use orchestrate_core::notify::samples::health_check_failure;
 use orchestrate_core::notify::{at_finish, email as mail};
 use tokio::io::AsyncBufReadExt;
 
-use super::{everything_to, notifier};
+use super::{notifier, notify_to};
+use crate::env::{Env, ORCHESTRATE_TEST_SMTP_PYTHON};
 use crate::gha::Masker;
 use crate::notify::{NotifySecrets, SmtpSecurity, SmtpSettings};
 
@@ -28,28 +31,79 @@ fn can_import_aiosmtpd(python: &Path) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// The aiosmtpd release the tests are written against (also what `.ci/run setup` installs).
+const AIOSMTPD: &str = "aiosmtpd==1.4.6";
+
 fn python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(find_or_provision_python).clone()
+}
+
+fn find_or_provision_python() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let candidates: Vec<PathBuf> = std::env::var_os("ORCHESTRATE_TEST_SMTP_PYTHON")
+    let own_venv = workspace.join("target/test-venvs/smtp");
+    let candidates: Vec<PathBuf> = Env::from_process()
+        .get(ORCHESTRATE_TEST_SMTP_PYTHON)
         .map(PathBuf::from)
         .into_iter()
         .chain([
             workspace.join(".ci/.venv/bin/python"),
+            own_venv.join("bin/python"),
             PathBuf::from("python3"),
         ])
         .collect();
-    candidates
-        .iter()
-        .find(|p| can_import_aiosmtpd(p))
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!(
-                "no Python with aiosmtpd for the SMTP test (tried {candidates:?}); run \
-                 `bash .ci/run setup`, or `python3 -m venv /tmp/smtpvenv && \
-                 /tmp/smtpvenv/bin/pip install aiosmtpd==1.4.6` and set \
-                 ORCHESTRATE_TEST_SMTP_PYTHON=/tmp/smtpvenv/bin/python"
-            )
-        })
+    if let Some(found) = candidates.iter().find(|p| can_import_aiosmtpd(p)) {
+        return found.clone();
+    }
+    // A fresh clone has only python3: make a venv under target/ so `cargo test` alone works.
+    let provisioned = provision(&own_venv);
+    provisioned.unwrap_or_else(|why| {
+        panic!(
+            "no Python with aiosmtpd for the SMTP test (tried {candidates:?}) and installing it \
+             into {} failed: {why}; run `bash .ci/run setup`, or set \
+             ORCHESTRATE_TEST_SMTP_PYTHON to a Python that has {AIOSMTPD}",
+            own_venv.display()
+        )
+    })
+}
+
+fn provision(venv: &Path) -> Result<PathBuf, String> {
+    let run = |program: &Path, args: &[&str]| -> Result<(), String> {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("{}: {e}", program.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} {args:?} exited with {}: {}",
+                program.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    let venv_arg = venv.to_string_lossy();
+    run(Path::new("python3"), &["-m", "venv", &venv_arg])?;
+    let python = venv.join("bin/python");
+    run(
+        &python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            AIOSMTPD,
+        ],
+    )?;
+    if can_import_aiosmtpd(&python) {
+        Ok(python)
+    } else {
+        Err("aiosmtpd still cannot be imported".to_owned())
+    }
 }
 
 /// A running aiosmtpd; killed when dropped (and it exits by itself when its stdin closes).
@@ -138,9 +192,7 @@ async fn email_reaches_a_real_smtp_server_as_multipart_text_and_html() {
     let report = health_check_failure();
     let notices = at_finish(&report);
     let n = notifier(email_channels(), secrets, Masker::new());
-    let out = n
-        .notify(&report, &notices, &everything_to(&[Channel::Email]), None)
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Email]).await;
     assert!(out[0].delivered, "{:?}", out[0].error);
     assert_eq!(out[0].attempts, 1);
 
@@ -186,14 +238,7 @@ async fn wrong_smtp_password_is_a_permanent_failure_without_the_password() {
     };
     let report = health_check_failure();
     let n = notifier(email_channels(), secrets, masker);
-    let out = n
-        .notify(
-            &report,
-            &at_finish(&report),
-            &everything_to(&[Channel::Email]),
-            None,
-        )
-        .await;
+    let out = notify_to(&n, &report, &[Channel::Email]).await;
     assert_eq!((out[0].delivered, out[0].attempts), (false, 1));
     let error = out[0].error.as_deref().expect("an error");
     assert!(error.starts_with("smtp: "), "{error}");

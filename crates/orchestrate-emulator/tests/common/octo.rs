@@ -1,0 +1,72 @@
+//! The `octo/*` world both HTTP test suites of the emulator (`api`, `schema`) run against, so
+//! they test the same repositories; each suite adds what only it needs.
+
+use std::time::Duration;
+
+use orchestrate_emulator::{
+    ArtifactSpec, Behaviour, BehaviourPatch, JobSpec, RepoSpec, WorkflowSpec,
+};
+use serde_json::json;
+
+/// The fixed emulated start time of every test.
+pub const START: &str = "2026-05-01T10:00:00Z";
+
+/// `octo/api`: `deploy.yml` (inputs, run-name, two jobs of which `deploy` fails at `push`, an
+/// artifact; version 2.0.0 concludes `failure`) and `on-event.yml` (repository_dispatch
+/// `deploy`); branch `release` is behind `main`; tag `v1.0.0`.
+pub fn api() -> RepoSpec {
+    let mut manifest = ArtifactSpec {
+        name: "release-manifest".into(),
+        files: Default::default(),
+    };
+    manifest.files.insert(
+        "manifest.json".into(),
+        json!({ "version": "${{ inputs.version }}" }),
+    );
+    let behaviour = Behaviour {
+        jobs: vec![
+            JobSpec {
+                name: "build".into(),
+                steps: vec!["compile".into()],
+                fails: false,
+                failing_step: None,
+            },
+            JobSpec {
+                name: "deploy".into(),
+                steps: vec!["push".into(), "verify".into()],
+                fails: true,
+                failing_step: Some("push".into()),
+            },
+        ],
+        artifacts: vec![manifest],
+        ..Behaviour::timed(Duration::from_secs(10), Duration::from_secs(60), "success")
+    };
+    let failing = BehaviourPatch {
+        conclusion: Some("failure".into()),
+        ..BehaviourPatch::default()
+    };
+    let deploy = WorkflowSpec::new("deploy.yml")
+        .run_name("Deploy ${{ inputs.version }} [${{ inputs.orchestrate_id }}]")
+        .input("version", true)
+        .input("orchestrate_id", false)
+        .behaviour(behaviour)
+        .when_input("version", "2.0.0", failing);
+    let mut on_event = WorkflowSpec::new("on-event.yml")
+        .run_name("Event ${{ github.event.client_payload.version }}");
+    on_event.repository_dispatch = vec!["deploy".into()];
+    on_event.workflow_dispatch = false;
+    let mut api = RepoSpec::new("octo/api")
+        .branch("release")
+        .workflow(deploy)
+        .workflow(on_event);
+    api.tags.push("v1.0.0".into());
+    api.behind_default.push("release".into());
+    api
+}
+
+/// `octo/web`: `ci.yml` and a failing commit-status context `ci/test`.
+pub fn web() -> RepoSpec {
+    let mut web = RepoSpec::new("octo/web").workflow(WorkflowSpec::new("ci.yml"));
+    web.failing_contexts.push("ci/test".into());
+    web
+}
