@@ -6,9 +6,7 @@
 #   - an artifact download answers 302 to a URL that serves the zip without a token.
 #
 # Server: `orchestrate emulator --port 0 --scenario examples/scenarios/emulator-smoke.yml`
-# (old-GHES mode with `--legacy-ghes`). While that command is not wired yet (it exits at once),
-# the script falls back to the emulator crate's `serve` example, which takes the same flags,
-# and says so. Needs: cargo, curl, python3.
+# (old-GHES mode with `--legacy-ghes`). Needs: cargo, curl, python3.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,46 +28,34 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --quiet -p orchestrate --bin orchestrate 2>/dev/null || true
-cargo build --quiet -p orchestrate-emulator --example serve
+cargo build --quiet -p orchestrate --bin orchestrate
+ORCHESTRATE="${TARGET_DIR}/debug/orchestrate"
 
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 
-# start NAME ARGS... : starts a server, sets BASE to its base URL. Tries `orchestrate emulator`
-# first, then the `serve` example.
+# start NAME ARGS... : starts `orchestrate emulator`, sets BASE to its base URL.
 start() {
   local name="$1"
   shift
-  local candidates=(
-    "${TARGET_DIR}/debug/orchestrate emulator"
-    "${TARGET_DIR}/debug/examples/serve"
-  )
+  local out="${WORK}/${name}.out" err="${WORK}/${name}.err"
+  "${ORCHESTRATE}" emulator --port 0 --scenario "${SCENARIO}" "$@" >"${out}" 2>"${err}" &
+  local pid=$!
+  PIDS+=("${pid}")
   BASE=""
-  for candidate in "${candidates[@]}"; do
-    local out="${WORK}/${name}.out" err="${WORK}/${name}.err"
-    # shellcheck disable=SC2086 # the candidate is a program plus its subcommand
-    ${candidate} --port 0 --scenario "${SCENARIO}" "$@" >"${out}" 2>"${err}" &
-    local pid=$!
-    for _ in $(seq 1 100); do
-      BASE="$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "${out}" | head -n 1 || true)"
-      [ -n "${BASE}" ] && break
-      kill -0 "${pid}" 2>/dev/null || break
-      sleep 0.1
-    done
-    if [ -n "${BASE}" ]; then
-      PIDS+=("${pid}")
-      echo "# ${name}: ${candidate} serving at ${BASE}"
-      return 0
-    fi
-    kill "${pid}" 2>/dev/null || true
-    wait "${pid}" 2>/dev/null || true
-    echo "# ${name}: \`${candidate}\` did not serve ($(head -c 300 "${err}" | tr '\n' ' ')); trying the next server"
+  for _ in $(seq 1 100); do
+    BASE="$(grep -oE 'http://127\.0\.0\.1:[0-9]+' "${out}" | head -n 1 || true)"
+    [ -n "${BASE}" ] && break
+    kill -0 "${pid}" 2>/dev/null || break
+    sleep 0.1
   done
-  echo "no emulator could be started" >&2
-  exit 1
+  if [ -z "${BASE}" ]; then
+    echo "${name}: \`orchestrate emulator $*\` did not serve: $(head -c 300 "${err}" | tr '\n' ' ')" >&2
+    exit 1
+  fi
+  echo "# ${name}: orchestrate emulator $* serving at ${BASE}"
 }
 
 # api METHOD PATH [BODY] : curl with the token; writes headers/body to files, prints the status.

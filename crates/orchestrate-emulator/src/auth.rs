@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use axum::http::Method;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The permissive token `rehearse` uses when no token is configured.
 pub const DEFAULT_TOKEN: &str = "emulator-token";
 
 /// Access level of one permission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Access {
     /// No access.
@@ -22,7 +22,7 @@ pub enum Access {
 }
 
 /// The permissions the emulator checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// Workflows, runs, jobs, artifacts.

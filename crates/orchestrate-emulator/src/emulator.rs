@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::apps::{AppSpec, Apps};
 use crate::artifacts::ArtifactStore;
 use crate::auth::{DEFAULT_TOKEN, TokenSpec};
 use crate::clock::Clock;
@@ -32,6 +33,9 @@ pub enum EmulatorError {
     /// The scenario is inconsistent.
     #[error(transparent)]
     Scenario(#[from] crate::scenario::ScenarioError),
+    /// A configured GitHub App is unusable (e.g. its public key does not parse).
+    #[error("invalid github app: {0}")]
+    App(String),
 }
 
 /// How to run the emulator.
@@ -47,8 +51,14 @@ pub struct EmulatorConfig {
     pub time_factor: Option<f64>,
     /// Emulated start time (default: now).
     pub start_time: Option<DateTime<Utc>>,
-    /// Old-GHES dispatch: a `return_run_details` field answers 400.
+    /// Old-GHES dispatch: a `return_run_details` field answers 400 (also set by the scenario's
+    /// `legacy_ghes: true`).
     pub legacy_ghes: bool,
+    /// GitHub Apps whose JWTs mint installation tokens.
+    pub apps: Vec<AppSpec>,
+    /// Serve every route under this path, like GHES's `/api/v3`: the base URL, `url` fields,
+    /// `Link` and `Location` headers all carry it. `None` (or empty) serves at the root.
+    pub path_prefix: Option<String>,
     /// Injected faults.
     pub faults: FaultConfig,
     /// Port on 127.0.0.1 for [`Emulator::start`] (0 = any free port).
@@ -66,6 +76,8 @@ impl Default for EmulatorConfig {
             time_factor: None,
             start_time: None,
             legacy_ghes: false,
+            apps: Vec::new(),
+            path_prefix: None,
             faults: FaultConfig::default(),
             port: 0,
             public_url: None,
@@ -92,8 +104,9 @@ impl Emulator {
     pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let addr = listener.local_addr()?;
+        let prefix = prefix(config.path_prefix.as_deref());
         let (state, runtime) = build(config, addr)?;
-        let app = app(&state, &runtime);
+        let app = app(&state, &runtime, prefix.as_deref());
         let (stop, stopped) = oneshot::channel::<()>();
         let serving = axum::serve(
             ResettableListener(listener),
@@ -116,8 +129,9 @@ impl Emulator {
 /// Serves the emulator on `listener` until the future is dropped or the socket fails.
 pub async fn serve(config: EmulatorConfig, listener: TcpListener) -> Result<(), EmulatorError> {
     let addr = listener.local_addr()?;
+    let prefix = prefix(config.path_prefix.as_deref());
     let (state, runtime) = build(config, addr)?;
-    let app = app(&state, &runtime);
+    let app = app(&state, &runtime, prefix.as_deref());
     axum::serve(
         ResettableListener(listener),
         app.into_make_service_with_connect_info::<KillSwitch>(),
@@ -140,10 +154,15 @@ fn build(
     } else {
         addr.to_string()
     };
-    let base_url = config.public_url.map_or_else(
+    let root = config.public_url.map_or_else(
         || format!("http://{host}"),
         |u| u.trim_end_matches('/').to_owned(),
     );
+    let base_url = format!(
+        "{root}{}",
+        prefix(config.path_prefix.as_deref()).unwrap_or_default()
+    );
+    let apps = Apps::new(config.apps).map_err(EmulatorError::App)?;
     let tokens = if config.tokens.is_empty() {
         vec![TokenSpec::permissive("default", DEFAULT_TOKEN)]
     } else {
@@ -160,15 +179,28 @@ fn build(
         artifacts,
         tokens,
         rate_limit: config.rate_limit,
-        legacy_ghes: config.legacy_ghes,
+        legacy_ghes: config.legacy_ghes || config.scenario.legacy_ghes,
+        apps,
     });
     Ok((state, RuntimeRegistry::new()))
 }
 
-fn app(state: &AppState, runtime: &RuntimeRegistry) -> axum::Router {
+/// `/api/v3` from `api/v3/`, `/api/v3` or `/api/v3/`; `None` for nothing or `/`.
+fn prefix(raw: Option<&str>) -> Option<String> {
+    let trimmed = raw?.trim().trim_matches('/');
+    (!trimmed.is_empty()).then(|| format!("/{trimmed}"))
+}
+
+fn app(state: &AppState, runtime: &RuntimeRegistry, prefix: Option<&str>) -> axum::Router {
     let results = crate::results::results_router(state.artifacts.clone(), runtime.clone());
     let blob = crate::blob::blob_router(state.artifacts.clone());
-    crate::server::app(Arc::clone(state), results, blob)
+    let app = crate::server::app(Arc::clone(state), results, blob);
+    match prefix {
+        // Everything the emulator hands out is built from `base_url`, which carries the
+        // prefix, so the tokenless services (blobs, logs, results) move under it too.
+        Some(prefix) => axum::Router::new().nest(prefix, app),
+        None => app,
+    }
 }
 
 /// A running emulator.
@@ -182,7 +214,8 @@ pub struct RunningEmulator {
 }
 
 impl RunningEmulator {
-    /// `http://127.0.0.1:PORT` (no trailing slash): use as `GITHUB_API_URL`.
+    /// `http://127.0.0.1:PORT` plus the configured path prefix, if any (no trailing slash):
+    /// use as `GITHUB_API_URL`.
     pub fn base_url(&self) -> &str {
         &self.state.base_url
     }

@@ -6,6 +6,7 @@
 //! Start it in-process with [`Emulator::start`] (127.0.0.1, port 0 by default) or serve it on
 //! a listener of your own with [`serve`].
 
+pub mod apps;
 pub mod artifacts;
 pub mod auth;
 pub mod blob;
@@ -27,6 +28,7 @@ pub mod zipper;
 
 mod emulator;
 
+pub use apps::{AppSpec, InstallationSpec};
 pub use auth::{Access, DEFAULT_TOKEN, Permission, TokenKind, TokenSpec};
 pub use emulator::{Emulator, EmulatorConfig, EmulatorError, RunningEmulator, serve};
 pub use faults::{Fault, FaultConfig, ScriptedFault};

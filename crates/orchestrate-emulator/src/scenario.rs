@@ -1,5 +1,17 @@
 //! The scenario: which repositories exist, their refs and workflows, and how each workflow's
 //! runs behave (durations, conclusion, jobs, artifacts), loaded from YAML or built in Rust.
+//!
+//! Top-level YAML keys (all optional):
+//!
+//! ```yaml
+//! speed: 60            # emulated seconds per real second (the config may override it)
+//! legacy_ghes: true    # behave like GHES 3.20 and older: `return_run_details` answers 400
+//! repos: [...]         # see RepoSpec / WorkflowSpec / Behaviour
+//! health: [...]        # see HealthSpec
+//! ```
+//!
+//! `legacy_ghes` is the same switch as `EmulatorConfig::legacy_ghes`; either one turns the mode
+//! on, so `orchestrate emulator --scenario file.yml` can rehearse an old GHES from the file alone.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,6 +42,9 @@ pub struct Scenario {
     /// Health endpoints served under `/_health/<service>`.
     #[serde(default)]
     pub health: Vec<HealthSpec>,
+    /// Behave like GHES 3.20 and older: a dispatch carrying `return_run_details` answers 400.
+    #[serde(default)]
+    pub legacy_ghes: bool,
 }
 
 /// One repository.
@@ -261,6 +276,9 @@ pub enum HealthFailure {
     NeverReportsNewVersion,
     /// Always answers 503.
     Down,
+    /// Reports the deployed version, then answers 503 once a version deployed by a run has
+    /// been serving this long (`failure: { unhealthy_after: 2m }`): a canary that degrades.
+    UnhealthyAfter(#[serde(deserialize_with = "de_duration")] Duration),
 }
 
 impl Scenario {
@@ -523,6 +541,23 @@ health:
             scenario.health[0].failure,
             HealthFailure::NeverReportsNewVersion
         );
+    }
+
+    #[test]
+    fn a_health_endpoint_can_degrade_after_a_while() {
+        let text = "repos: []\nhealth: [{service: web, repo: o/r, workflow: w.yml, failure: {unhealthy_after: 2m}}]\n";
+        let scenario = Scenario::from_yaml(text).expect("valid scenario");
+        assert_eq!(
+            scenario.health[0].failure,
+            HealthFailure::UnhealthyAfter(Duration::from_secs(120))
+        );
+    }
+
+    #[test]
+    fn legacy_ghes_is_off_unless_the_file_turns_it_on() {
+        assert!(!Scenario::from_yaml(YAML).expect("valid").legacy_ghes);
+        let old = Scenario::from_yaml("legacy_ghes: true\nrepos: []").expect("valid");
+        assert!(old.legacy_ghes);
     }
 
     #[test]

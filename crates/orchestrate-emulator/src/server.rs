@@ -4,7 +4,7 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -62,10 +62,14 @@ async fn log_only(State(st): State<AppState>, req: Request, next: Next) -> Respo
     response
 }
 
+/// The path and query as the client sent them (with the GHES-style prefix, when one is set).
 fn path_of(req: &Request) -> String {
-    req.uri()
-        .path_and_query()
-        .map_or_else(|| req.uri().path().to_owned(), |p| p.as_str().to_owned())
+    let uri = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or(req.uri(), |original| &original.0);
+    uri.path_and_query()
+        .map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned())
 }
 
 struct Entry {
@@ -156,6 +160,9 @@ async fn authorized(
     next: Next,
     then_502: bool,
 ) -> Response {
+    if crate::apps::is_app_endpoint(req.uri().path()) {
+        return app_authorized(st, req, entry, next).await;
+    }
     let secret = auth::bearer(
         req.headers()
             .get(header::AUTHORIZATION)
@@ -169,7 +176,7 @@ async fn authorized(
         Some(None) => {
             return ApiError::new(StatusCode::UNAUTHORIZED, "Bad credentials").into_response();
         }
-        Some(Some(token)) => token.clone(),
+        Some(Some(token)) => token,
     };
     entry.token = Some(token.id.clone());
     let limit = token.rate_limit.unwrap_or(st.rate_limit);
@@ -234,6 +241,52 @@ async fn authorized(
         );
     }
     with_quota(response, quota)
+}
+
+/// The endpoints that take a GitHub App JWT instead of a token: the JWT is verified (GitHub's
+/// 401 messages otherwise) and the app's own budget is charged. Neither the JWT nor a token
+/// minted here is recorded; the log shows `app-<id>`.
+async fn app_authorized(
+    st: &AppState,
+    req: &mut Request,
+    entry: &mut Entry,
+    next: Next,
+) -> Response {
+    let jwt = auth::bearer(
+        req.headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let verified = jwt.map(|jwt| {
+        st.apps
+            .verify(jwt, Utc::now().timestamp())
+            .map(|app| app.app_id)
+    });
+    let app_id = match verified {
+        Some(Ok(app_id)) => app_id,
+        Some(Err(message)) => {
+            return ApiError::new(StatusCode::UNAUTHORIZED, message).into_response();
+        }
+        None => {
+            return ApiError::new(StatusCode::UNAUTHORIZED, crate::apps::JWT_UNDECODABLE)
+                .into_response();
+        }
+    };
+    let bucket = format!("app-{app_id}");
+    entry.token = Some(bucket.clone());
+    let quota = match lock(&st.limiter).take(&bucket, st.rate_limit, Utc::now()) {
+        Ok(quota) => quota,
+        Err(quota) => {
+            let message = "API rate limit exceeded for this GitHub App.";
+            let refused = ApiError::new(StatusCode::FORBIDDEN, message)
+                .docs("overview/rate-limits-for-the-rest-api");
+            return with_quota(refused.into_response(), quota);
+        }
+    };
+    entry.counted = true;
+    req.extensions_mut().insert(routes::AppCaller { app_id });
+    let request = std::mem::replace(req, Request::new(Body::empty()));
+    with_quota(next.run(request).await, quota)
 }
 
 /// 404 for an unknown or invisible repository, 403 for a missing permission.
@@ -313,7 +366,15 @@ fn primary_exhausted(token: &TokenSpec, request_id: &str, quota: Quota) -> Respo
         TokenKind::PersonalAccessToken => {
             format!("user ID {}", crate::models::user_id(&token.login))
         }
-        TokenKind::Integration => format!("installation ID {}", crate::models::user_id(&token.id)),
+        TokenKind::Integration => {
+            // Minted tokens carry their installation's id; configured ones get a stable number.
+            let id = token
+                .id
+                .strip_prefix("installation-")
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or_else(|| crate::models::user_id(&token.id));
+            format!("installation ID {id}")
+        }
     };
     let reset = DateTime::from_timestamp(quota.reset, 0)
         .map(crate::clock::rfc3339)

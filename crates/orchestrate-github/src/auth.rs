@@ -163,12 +163,21 @@ async fn mint(
         .send(Method::Get, &path, Some(&jwt), &[], None)
         .await
         .map_err(|_| fail("no answer when looking up the app installation".into()))?;
-    if found.status != 200 {
-        return Err(fail(format!(
-            "the app is not installed on {owner}/{repo} (GitHub answered {}): install it there \
-             with `actions: write`",
-            found.status
-        )));
+    match found.status {
+        200 => {}
+        401 => return Err(fail(rejected_jwt(app_id, &found.message()))),
+        404 => {
+            return Err(fail(format!(
+                "the app is not installed on {owner}/{repo} (GitHub answered 404): install it \
+                 there with `actions: write`"
+            )));
+        }
+        status => {
+            return Err(fail(format!(
+                "looking up the app installation of {owner}/{repo} answered {status}: {}",
+                found.message()
+            )));
+        }
     }
     let installation: Installation = serde_json::from_str(&found.body)
         .map_err(|_| fail("unexpected installation response".into()))?;
@@ -179,11 +188,15 @@ async fn mint(
         .send(Method::Post, &path, Some(&jwt), &[], Some(&body))
         .await
         .map_err(|_| fail("no answer when minting an installation token".into()))?;
-    if answer.status != 201 && answer.status != 200 {
-        return Err(fail(format!(
-            "minting an installation token answered {}",
-            answer.status
-        )));
+    match answer.status {
+        200 | 201 => {}
+        401 => return Err(fail(rejected_jwt(app_id, &answer.message()))),
+        status => {
+            return Err(fail(format!(
+                "minting an installation token answered {status}: {}",
+                answer.message()
+            )));
+        }
     }
     let token: InstallationToken = serde_json::from_str(&answer.body)
         .map_err(|_| fail("unexpected installation token response".into()))?;
@@ -194,6 +207,14 @@ async fn mint(
             .expires_at
             .unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(60)),
     })
+}
+
+/// GitHub refused the JWT itself: a key of another app, a wrong app id, or a skewed clock.
+fn rejected_jwt(app_id: u64, message: &str) -> String {
+    format!(
+        "GitHub rejected the app JWT (401: {message}): check that app_id {app_id} and \
+         app_private_key belong to the same GitHub App and that this machine's clock is right"
+    )
 }
 
 #[cfg(test)]

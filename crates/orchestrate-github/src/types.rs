@@ -319,6 +319,9 @@ pub struct ReleaseSet {
     /// killed mid-way does not lock the environment forever).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_expires_at: Option<DateTime<Utc>>,
+    /// The orchestrating workflow run, so a release waiting for the lock can link to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_url: Option<String>,
 }
 
 /// A release set read back from the registry.

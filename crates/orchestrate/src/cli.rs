@@ -139,9 +139,17 @@ pub struct EmulatorArgs {
     /// Address to bind; loopback by default so the emulator is never exposed.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: String,
-    /// A scenario to preload (scripted run durations and faults).
+    /// A scenario to preload (scripted run durations and faults); its `deployed:` versions
+    /// are recorded as successful deployments before the emulator is announced.
     #[arg(long, value_name = "SCENARIO")]
     pub scenario: Option<String>,
+    /// The plan that says where the scenario's `deployed:` versions are recorded (their
+    /// repositories and environments).
+    #[arg(long, value_name = "PLAN", default_value = DEFAULT_PLAN)]
+    pub plan: PathBuf,
+    /// Behave like GHES 3.20 and older: a dispatch with `return_run_details` answers 400.
+    #[arg(long)]
+    pub legacy_ghes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

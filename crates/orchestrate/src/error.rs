@@ -17,9 +17,6 @@ pub enum Failure {
     /// The release or a run exceeded its time limit (exit 4).
     #[error("timed out: {0}")]
     TimedOut(String),
-    /// A command whose body is not wired in yet (exit 5).
-    #[error("`orchestrate {0}` is not implemented yet")]
-    NotImplemented(&'static str),
     /// Anything unexpected: I/O on the runner files, a bug (exit 5).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

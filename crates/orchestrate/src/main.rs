@@ -66,7 +66,6 @@ fn report(outcome: Result<(), Failure>, io: &mut Io) -> u8 {
         Failure::DeploymentFailed(_) => (exit::DEPLOYMENT_FAILED, format!("error: {failure}\n")),
         Failure::GitHubRefused(_) => (exit::GITHUB_REFUSED, format!("error: {failure}\n")),
         Failure::TimedOut(_) => (exit::TIMED_OUT, format!("error: {failure}\n")),
-        Failure::NotImplemented(_) => (exit::INTERNAL, format!("error: {failure}\n")),
         Failure::Internal(err) => (exit::INTERNAL, format!("error: {err:#}\n")),
     };
     // If stderr itself is gone there is nowhere left to say so; the exit code still tells.

@@ -106,7 +106,7 @@ pub fn at_finish(report: &RunReport) -> Vec<Notice> {
                 cancelled,
             ));
         }
-        ReleaseStatus::Planned => {}
+        ReleaseStatus::Planned | ReleaseStatus::InProgress => {}
     }
     let unhealthy = names(report, |s| matches!(s.health, HealthVerdict::Failed { .. }));
     if !unhealthy.is_empty() {

@@ -44,6 +44,7 @@ fn status_emoji(status: ReleaseStatus) -> &'static str {
         ReleaseStatus::RolledBack => ":leftwards_arrow_with_hook:",
         ReleaseStatus::Cancelled => ":no_entry_sign:",
         ReleaseStatus::Planned => ":memo:",
+        ReleaseStatus::InProgress => ":hourglass_flowing_sand:",
     }
 }
 

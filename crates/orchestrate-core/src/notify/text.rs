@@ -17,6 +17,7 @@ pub fn status_words(status: ReleaseStatus) -> &'static str {
         ReleaseStatus::RolledBack => "rolled back",
         ReleaseStatus::Cancelled => "cancelled",
         ReleaseStatus::Planned => "planned",
+        ReleaseStatus::InProgress => "in progress",
     }
 }
 

@@ -14,7 +14,8 @@
 //! plan           string
 //! environment    string
 //! strategy       sequential | parallel | canary
-//! status         succeeded | failed | rolled_back | cancelled | planned
+//! status         succeeded | failed | rolled_back | cancelled | planned | in_progress
+//!                (in_progress: a start notification, sent while the release runs)
 //! started_at     RFC 3339, finished_at RFC 3339
 //! services       [{name, repo, from_version, to_version, outcome, run_id, run_url,
 //!                  conclusion, health, failed_job, failed_step, failed_job_url, failure}]

@@ -65,6 +65,7 @@ pub fn status_icon(status: ReleaseStatus) -> &'static str {
         ReleaseStatus::RolledBack => "↩️",
         ReleaseStatus::Cancelled => "⏹️",
         ReleaseStatus::Planned => "📝",
+        ReleaseStatus::InProgress => "⏳",
     }
 }
 

@@ -15,6 +15,8 @@ pub enum ReleaseStatus {
     RolledBack,
     Cancelled,
     Planned,
+    /// Under way: the report of a release still running (what start notifications carry).
+    InProgress,
 }
 
 impl ReleaseStatus {
@@ -25,6 +27,7 @@ impl ReleaseStatus {
             ReleaseStatus::RolledBack => "rolled_back",
             ReleaseStatus::Cancelled => "cancelled",
             ReleaseStatus::Planned => "planned",
+            ReleaseStatus::InProgress => "in_progress",
         }
     }
 }

@@ -32,6 +32,7 @@ fn status_line(out: &mut String, r: &RunReport) {
         ReleaseStatus::RolledBack => "failed and was rolled back",
         ReleaseStatus::Cancelled => "was cancelled",
         ReleaseStatus::Planned => "is planned (dry run)",
+        ReleaseStatus::InProgress => "is in progress",
     };
     let _ = writeln!(
         out,

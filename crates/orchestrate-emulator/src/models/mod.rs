@@ -38,7 +38,7 @@ pub fn user(base: &str, login: &str) -> Value {
         "avatar_url": format!("{base}/avatars/u/{id}"),
         "gravatar_id": "",
         "url": api,
-        "html_url": format!("{base}/{login}"),
+        "html_url": format!("{}/{login}", web_root(base)),
         "followers_url": format!("{api}/followers"),
         "following_url": format!("{api}/following{{/other_user}}"),
         "gists_url": format!("{api}/gists{{/gist_id}}"),
@@ -59,9 +59,15 @@ pub fn repo_url(base: &str, full_name: &str) -> String {
     format!("{base}/repos/{full_name}")
 }
 
+/// The web root for an API root: GHES serves its API under `/api/v3` and its pages at the
+/// host's root, so `html_url`s drop that suffix.
+pub fn web_root(base: &str) -> &str {
+    base.strip_suffix("/api/v3").unwrap_or(base)
+}
+
 /// The web URL of a repository.
 pub fn repo_html(base: &str, full_name: &str) -> String {
-    format!("{base}/{full_name}")
+    format!("{}/{full_name}", web_root(base))
 }
 
 /// `minimal-repository` for a repository.

@@ -145,12 +145,12 @@ async fn repository_dispatch(
 }
 
 /// The version a service reports: the `version_input` of the newest successful run of its
-/// deploy workflow, or the initial version.
-fn deployed_version(
+/// deploy workflow (and since when it serves), or the initial version.
+fn deployed(
     world: &World,
     spec: &HealthSpec,
     now: chrono::DateTime<Utc>,
-) -> Option<String> {
+) -> Option<(String, Option<chrono::DateTime<Utc>>)> {
     let repo = world.repo(&spec.repo)?;
     let index = repo.workflow_index(&spec.workflow)?;
     let newest = repo
@@ -162,8 +162,8 @@ fn deployed_version(
             (phase.conclusion.as_deref() == Some("success")).then_some((phase.updated_at, r))
         })
         .max_by_key(|(at, run)| (*at, run.id))
-        .and_then(|(_, run)| run.inputs.get(&spec.version_input).cloned());
-    Some(newest.unwrap_or_else(|| spec.initial_version.clone()))
+        .and_then(|(at, run)| Some((run.inputs.get(&spec.version_input)?.clone(), Some(at))));
+    Some(newest.unwrap_or_else(|| (spec.initial_version.clone(), None)))
 }
 
 async fn health(State(st): State<AppState>, Path(service): Path<String>) -> Response {
@@ -178,9 +178,17 @@ async fn health(State(st): State<AppState>, Path(service): Path<String>) -> Resp
             &json!({ "status": "unhealthy", "version": version }),
         )
     };
-    let version =
-        deployed_version(&world, spec, now).unwrap_or_else(|| spec.initial_version.clone());
+    let (version, since) =
+        deployed(&world, spec, now).unwrap_or_else(|| (spec.initial_version.clone(), None));
     match spec.failure {
+        HealthFailure::UnhealthyAfter(after)
+            if since.is_some_and(|at| {
+                now - at >= chrono::Duration::from_std(after).unwrap_or(chrono::TimeDelta::MAX)
+            }) =>
+        {
+            unhealthy(&version)
+        }
+        HealthFailure::UnhealthyAfter(_) => ok(&json!({ "status": "ok", "version": version })),
         HealthFailure::Down => unhealthy(&version),
         HealthFailure::NeverReportsNewVersion => {
             ok(&json!({ "status": "ok", "version": spec.initial_version }))

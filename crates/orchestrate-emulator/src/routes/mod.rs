@@ -1,5 +1,6 @@
 //! The REST routes, one module per API area, and the helpers they share.
 
+mod apps;
 mod artifacts;
 mod created;
 mod deployments;
@@ -29,6 +30,13 @@ pub struct Caller {
     pub rate_limit: u32,
 }
 
+/// The GitHub App a verified App JWT belongs to, set by the gateway on the App endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct AppCaller {
+    /// The JWT's `iss`.
+    pub app_id: u64,
+}
+
 /// The API version that changed dispatch and `rate_limit`.
 pub const API_2026: &str = "2026-03-10";
 
@@ -41,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(deployments::router())
         .merge(issues::router())
         .merge(misc::router())
+        .merge(apps::router())
 }
 
 /// The routes that need no token (health, log downloads).

@@ -37,7 +37,10 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{runs}/{{run_id}}/cancel"), post(cancel))
         .route(&format!("{runs}/{{run_id}}/force-cancel"), post(cancel))
         .route(&format!("{runs}/{{run_id}}/rerun"), post(rerun))
-        .route(&format!("{runs}/{{run_id}}/rerun-failed-jobs"), post(rerun))
+        .route(
+            &format!("{runs}/{{run_id}}/rerun-failed-jobs"),
+            post(rerun_failed),
+        )
         .route(&format!("{runs}/{{run_id}}/logs"), get(logs))
 }
 
@@ -190,11 +193,14 @@ fn job_page(
     path: &str,
 ) -> Response {
     let now = st.clock.now();
-    let all: Vec<_> = attempts
+    let mut all: Vec<_> = attempts
         .iter()
         .filter_map(|n| run.attempt(*n))
         .flat_map(|a| jobs_at(a, now))
         .collect();
+    // A job carried over by "re-run failed jobs" belongs to several attempts but ran once.
+    let mut seen = std::collections::BTreeSet::new();
+    all.retain(|job| seen.insert(job.id));
     let list = ListPage {
         query,
         base_url: &st.base_url,
@@ -242,10 +248,27 @@ async fn rerun(
     State(st): State<AppState>,
     Path((owner, repo, run_id)): Path<(String, String, String)>,
 ) -> ApiResult {
+    start_attempt(&st, &owner, &repo, &run_id, false)
+}
+
+async fn rerun_failed(
+    State(st): State<AppState>,
+    Path((owner, repo, run_id)): Path<(String, String, String)>,
+) -> ApiResult {
+    start_attempt(&st, &owner, &repo, &run_id, true)
+}
+
+fn start_attempt(
+    st: &AppState,
+    owner: &str,
+    repo: &str,
+    run_id: &str,
+    failed_only: bool,
+) -> ApiResult {
     let now = st.clock.now();
     let mut world = st.world();
-    let full = find_repo(&world, &owner, &repo)?.full_name().to_owned();
-    match world.rerun(&full, id(&run_id)?, now) {
+    let full = find_repo(&world, owner, repo)?.full_name().to_owned();
+    match world.rerun(&full, id(run_id)?, now, failed_only) {
         None => Err(ApiError::not_found()),
         Some(false) => Err(ApiError::new(
             StatusCode::FORBIDDEN,

@@ -1,5 +1,6 @@
 //! Jobs and steps of an attempt: planned from the scripted behaviour (jobs run one after
-//! another through the in-progress time), then viewed at an instant.
+//! another through the in-progress time), then viewed at an instant. Jobs an attempt carried
+//! over from the previous one ("re-run failed jobs") are shown as they ended there.
 
 use chrono::{DateTime, Utc};
 
@@ -64,21 +65,34 @@ pub fn jobs_at(attempt: &Attempt, now: DateTime<Utc>) -> Vec<JobView> {
     if behaviour.conclusion == "startup_failure" {
         return Vec::new();
     }
-    let count = behaviour.jobs.len().max(1) as i32;
-    let slot = chrono::Duration::from_std(behaviour.in_progress).unwrap_or_default() / count;
-    let start = attempt.started_at();
-    let failing = behaviour
+    // Only the jobs that run in this attempt share its in-progress time; `index` below counts
+    // those alone.
+    let running: Vec<(usize, &crate::scenario::JobSpec)> = behaviour
         .jobs
         .iter()
-        .position(|j| j.fails)
-        .unwrap_or(behaviour.jobs.len().saturating_sub(1));
+        .enumerate()
+        .filter(|(i, _)| !attempt.carried.contains_key(i))
+        .collect();
+    let count = running.len().max(1) as i32;
+    let slot = chrono::Duration::from_std(behaviour.in_progress).unwrap_or_default() / count;
+    let start = attempt.started_at();
+    let failing = running
+        .iter()
+        .position(|(_, j)| j.fails)
+        .unwrap_or(running.len().saturating_sub(1));
     let cancelled = attempt.cancelled_at.filter(|c| *c < attempt.natural_end());
+    let mut position = 0;
     behaviour
         .jobs
         .iter()
         .zip(&attempt.job_ids)
         .enumerate()
-        .map(|(index, (spec, id))| {
+        .map(|(job_index, (spec, id))| {
+            if let Some(done) = attempt.carried.get(&job_index) {
+                return done.clone();
+            }
+            let index = position;
+            position += 1;
             let j_start = start + slot * index as i32;
             let slot_end = start + slot * (index as i32 + 1);
             let j_end = slot_end.min(end);

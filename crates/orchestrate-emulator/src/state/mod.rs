@@ -47,6 +47,8 @@ pub struct Shared {
     pub rate_limit: u32,
     /// Old-GHES mode: `return_run_details` is rejected with 400.
     pub legacy_ghes: bool,
+    /// GitHub Apps and the installation tokens minted for them.
+    pub(crate) apps: crate::apps::Apps,
 }
 
 /// Takes a lock even if a panicking thread poisoned it (the data stays consistent: every
@@ -64,9 +66,14 @@ impl Shared {
         world
     }
 
-    /// The token configured with this secret.
-    pub fn token(&self, secret: &str) -> Option<&TokenSpec> {
-        self.tokens.iter().find(|t| t.token == secret)
+    /// The token configured with this secret, or an installation token minted earlier that has
+    /// not expired on the emulated clock.
+    pub fn token(&self, secret: &str) -> Option<TokenSpec> {
+        self.tokens
+            .iter()
+            .find(|t| t.token == secret)
+            .cloned()
+            .or_else(|| self.apps.token(secret, self.clock.now()))
     }
 }
 
@@ -232,6 +239,25 @@ pub struct Trigger {
     pub actor: String,
 }
 
+/// The jobs of `previous` that succeeded, keyed by their index in the next attempt's job list
+/// (matched by name, since an attempt's behaviour may list other jobs).
+fn carried_jobs(
+    previous: &Attempt,
+    next: &crate::scenario::Behaviour,
+    now: DateTime<Utc>,
+) -> BTreeMap<usize, jobs::JobView> {
+    let done = jobs::jobs_at(previous, now);
+    next.jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, spec)| {
+            let job = done.iter().find(|j| j.name == spec.name)?;
+            let succeeded = matches!(job.conclusion.as_deref(), Some("success" | "neutral"));
+            succeeded.then(|| (index, job.clone()))
+        })
+        .collect()
+}
+
 /// Repositories and counters.
 #[derive(Debug)]
 pub struct World {
@@ -377,8 +403,17 @@ impl World {
         Some(id)
     }
 
-    /// Starts a new attempt of a completed run; `false` when the run is still going.
-    pub fn rerun(&mut self, repo: &str, run_id: u64, now: DateTime<Utc>) -> Option<bool> {
+    /// Starts a new attempt of a completed run; `false` when the run is still going. With
+    /// `failed_only` ("re-run failed jobs") the jobs that succeeded are carried over and only
+    /// the others (failed, cancelled, and the skipped ones that depended on them) run again;
+    /// when none failed, every job runs again.
+    pub fn rerun(
+        &mut self,
+        repo: &str,
+        run_id: u64,
+        now: DateTime<Utc>,
+        failed_only: bool,
+    ) -> Option<bool> {
         let index = self
             .repos
             .iter()
@@ -390,10 +425,28 @@ impl World {
         let number = run.latest().number + 1;
         let behaviour =
             self.repos[index].spec.workflows[run.workflow_index].behaviour_for(&run.inputs, number);
-        let job_ids = self.ids.jobs(behaviour.jobs.len());
+        let mut carried = if failed_only {
+            carried_jobs(run.latest(), &behaviour, now)
+        } else {
+            BTreeMap::new()
+        };
+        if carried.len() == behaviour.jobs.len() {
+            carried.clear();
+        }
+        let mut fresh = self
+            .ids
+            .jobs(behaviour.jobs.len() - carried.len())
+            .into_iter();
+        let job_ids = (0..behaviour.jobs.len())
+            .map(|i| match carried.get(&i) {
+                Some(job) => job.id,
+                None => fresh.next().unwrap_or_default(),
+            })
+            .collect();
+        let mut attempt = Attempt::new(number, now, behaviour, job_ids);
+        attempt.carried = carried;
         let run = self.repos[index].run_mut(run_id)?;
-        run.attempts
-            .push(Attempt::new(number, now, behaviour, job_ids));
+        run.attempts.push(attempt);
         Some(true)
     }
 

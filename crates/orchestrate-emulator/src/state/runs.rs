@@ -1,5 +1,6 @@
 //! Workflow runs and their attempts: creation, the lazily computed lifecycle
-//! (queued → in_progress → completed), cancel and re-run.
+//! (queued → in_progress → completed), cancel and re-run (whole, or failed jobs only, where
+//! the jobs that succeeded are carried over into the new attempt unchanged).
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::plus;
 use crate::scenario::Behaviour;
+use crate::state::jobs::JobView;
 
 /// One workflow run.
 #[derive(Debug, Clone)]
@@ -54,6 +56,9 @@ pub struct Attempt {
     pub job_ids: Vec<u64>,
     /// Whether its artifacts were handed to the artifact store.
     pub artifacts_uploaded: bool,
+    /// Jobs carried over from the previous attempt by "re-run failed jobs", by job index: they
+    /// do not run again and keep their id, attempt number, times and conclusion.
+    pub carried: BTreeMap<usize, JobView>,
 }
 
 /// A run's state at one instant.
@@ -82,6 +87,7 @@ impl Attempt {
             cancelled_at: None,
             job_ids,
             artifacts_uploaded: false,
+            carried: BTreeMap::new(),
         }
     }
 

@@ -95,6 +95,22 @@ async fn old_ghes_rejects_return_run_details_with_400() {
 }
 
 #[tokio::test]
+async fn a_scenario_file_turns_old_ghes_on() {
+    let yaml =
+        "legacy_ghes: true\nrepos:\n  - name: octo/api\n    workflows:\n      - file: deploy.yml\n";
+    let scenario = orchestrate_emulator::Scenario::from_yaml(yaml).expect("valid scenario");
+    let env = start(EmulatorConfig::new(scenario)).await;
+    let body = json!({ "ref": "main", "return_run_details": true });
+    assert_error(
+        &env.post(DISPATCH, body).await,
+        400,
+        "\"return_run_details\" is not a permitted key.",
+    );
+    let plain = env.post(DISPATCH, json!({ "ref": "main" })).await;
+    assert_eq!(plain.status, 204);
+}
+
+#[tokio::test]
 async fn invalid_dispatches_answer_422_and_create_nothing() {
     let env = Env::standard().await;
     let cases = [

@@ -146,6 +146,49 @@ async fn expired_artifact_download_is_410() {
 }
 
 #[tokio::test]
+async fn an_artifact_expires_on_the_emulated_clock_everywhere() {
+    let env = Env::standard().await;
+    let id = env.dispatch("1.0.0", "exp").await;
+    env.advance(70);
+    let list = env.get(&format!("{}/artifacts", run_path(id))).await;
+    let artifact = &list.body["artifacts"][0];
+    assert_eq!(artifact["expired"], false);
+    let artifact_id = artifact["id"].as_u64().expect("artifact id");
+    let path = format!("/repos/octo/api/actions/artifacts/{artifact_id}");
+    assert_eq!(env.get(&format!("{path}/zip")).await.status, 302);
+    // GitHub's default retention is 90 days; no call to `ArtifactStore::expire` here.
+    env.advance(91 * 24 * 3600);
+    let list = env.get(&format!("{}/artifacts", run_path(id))).await;
+    assert_eq!(list.body["artifacts"][0]["expired"], true);
+    let repo_list = env.get("/repos/octo/api/actions/artifacts").await;
+    assert_eq!(repo_list.body["artifacts"][0]["expired"], true);
+    assert_eq!(env.get(&path).await.body["expired"], true);
+    assert_error(&env.get(&format!("{path}/zip")).await, 410, "expired");
+}
+
+#[tokio::test]
+async fn a_full_rerun_runs_every_job_again() {
+    let env = Env::standard().await;
+    let id = env.dispatch("2.0.0", "full").await;
+    env.advance(70);
+    let first = env.get(&format!("{}/jobs", run_path(id))).await;
+    let rerun = env
+        .post(&format!("{}/rerun", run_path(id)), json!({}))
+        .await;
+    assert_eq!(rerun.status, 201);
+    let second = env.get(&format!("{}/attempts/2/jobs", run_path(id))).await;
+    for index in 0..2 {
+        assert_ne!(
+            second.body["jobs"][index]["id"],
+            first.body["jobs"][index]["id"]
+        );
+        assert_eq!(second.body["jobs"][index]["run_attempt"], 2);
+    }
+    let all = env.get(&format!("{}/jobs?filter=all", run_path(id))).await;
+    assert_eq!(all.body["total_count"], 4);
+}
+
+#[tokio::test]
 async fn failing_version_fails_at_its_step_and_rerun_makes_a_new_attempt() {
     let env = Env::standard().await;
     let id = env.dispatch("2.0.0", "bad").await;
@@ -181,13 +224,48 @@ async fn failing_version_fails_at_its_step_and_rerun_makes_a_new_attempt() {
     );
     let first = env.get(&format!("{}/attempts/1", run_path(id))).await;
     assert_eq!(first.body["conclusion"], "failure");
+    // Only the failed job runs again; `build` succeeded and is carried over as it was.
     let all = env.get(&format!("{}/jobs?filter=all", run_path(id))).await;
-    assert_eq!(all.body["total_count"], 4);
+    assert_eq!(all.body["total_count"], 3, "{}", all.text);
+    let second = env.get(&format!("{}/attempts/2/jobs", run_path(id))).await;
+    assert_eq!(second.body["total_count"], 2);
+    let (build, deploy) = (&second.body["jobs"][0], &second.body["jobs"][1]);
     assert_eq!(
-        env.get(&format!("{}/attempts/2/jobs", run_path(id)))
-            .await
-            .body["total_count"],
-        2
+        build["id"], jobs.body["jobs"][0]["id"],
+        "build is carried over"
+    );
+    assert_eq!(
+        (build["run_attempt"].as_u64(), build["conclusion"].as_str()),
+        (Some(1), Some("success"))
+    );
+    assert_ne!(
+        deploy["id"], jobs.body["jobs"][1]["id"],
+        "deploy runs again"
+    );
+    assert_eq!(
+        (deploy["run_attempt"].as_u64(), deploy["status"].as_str()),
+        (Some(2), Some("queued"))
+    );
+    env.advance(70);
+    let latest = env.get(&format!("{}/jobs", run_path(id))).await;
+    let verdicts: Vec<_> = latest.body["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| {
+            (
+                j["name"].clone(),
+                j["run_attempt"].clone(),
+                j["conclusion"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (json!("build"), json!(1), json!("success")),
+            (json!("deploy"), json!(2), json!("failure")),
+        ]
     );
     assert_error(
         &env.get(&format!("{}/attempts/3/jobs", run_path(id))).await,

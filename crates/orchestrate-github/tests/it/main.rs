@@ -1,11 +1,14 @@
 //! Integration tests of the GitHub layer over real HTTP: a scripted fake GitHub (`fake.rs`) for
-//! exact protocol cases, and real zip archives for the safe unpacking.
+//! exact protocol cases, the emulator for end-to-end ones (App auth, a GHES `/api/v3` host),
+//! and real zip archives for the safe unpacking.
 
+mod app_auth;
 mod artifacts;
 mod deployments;
 mod dispatch;
 mod emulator;
 mod fake;
+mod ghes;
 mod issues;
 mod polling;
 mod unzip;

@@ -7,9 +7,9 @@ use std::io::IsTerminal as _;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use orchestrate_core::plan::Repo;
+use orchestrate_core::plan::{Plan, Repo};
 use orchestrate_core::report;
-use orchestrate_emulator::{DEFAULT_TOKEN, Emulator, EmulatorConfig, RunningEmulator};
+use orchestrate_emulator::{DEFAULT_TOKEN, Emulator, EmulatorConfig};
 use orchestrate_github::{
     Client, ClientConfig, Credentials, DeploymentState, DeploymentStatusUpdate, GitHub,
     NewDeployment, PollPolicy, RetryPolicy, Secret,
@@ -129,7 +129,13 @@ async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Out
     let emulator = Emulator::start(config)
         .await
         .map_err(|e| Failure::Internal(anyhow::anyhow!("starting the emulator: {e}")))?;
-    seed(&emulator, settings, &r.deployed).await?;
+    seed(
+        emulator.base_url(),
+        &settings.plan,
+        &settings.environment,
+        &r.deployed,
+    )
+    .await?;
     let token = settings
         .auth
         .as_ref()
@@ -148,6 +154,7 @@ async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Out
         },
         work_dir: work.path().to_path_buf(),
         skew: chrono::Duration::seconds(120),
+        notify: None,
     };
     let orchestrator = orchestrator_repo(settings, r);
     let release = Release {
@@ -223,16 +230,18 @@ pub fn fast_client(base_url: &str, token: &str) -> Result<Client, Failure> {
         .map_err(|e| Failure::Internal(anyhow::anyhow!("setting up the GitHub client: {e}")))
 }
 
-/// The registry's starting state: one successful deployment per `deployed` entry, written
-/// with a client of its own so the release's request counts stay its own.
-async fn seed(
-    emulator: &RunningEmulator,
-    settings: &Settings,
+/// The registry's starting state: one successful deployment per `deployed` entry, in the
+/// repository and environment `plan` records `environment` in, written with a client of its
+/// own so the release's request counts stay its own.
+pub async fn seed(
+    base_url: &str,
+    plan: &Plan,
+    environment: &str,
     deployed: &BTreeMap<String, String>,
 ) -> Result<(), Failure> {
-    let client = fast_client(emulator.base_url(), DEFAULT_TOKEN)?;
+    let client = fast_client(base_url, DEFAULT_TOKEN)?;
     for (name, version) in deployed {
-        let Some(service) = settings.plan.service(name) else {
+        let Some(service) = plan.service(name) else {
             continue;
         };
         let git_ref = match &service.trigger {
@@ -240,7 +249,7 @@ async fn seed(
             orchestrate_core::plan::Trigger::RepositoryDispatch { .. } => "main".to_owned(),
         };
         let deployment = NewDeployment {
-            environment: deployment_environment(&settings.plan, service, &settings.environment),
+            environment: deployment_environment(plan, service, environment),
             git_ref,
             task: orchestrate_github::deployments::TASK_DEPLOY.to_owned(),
             payload: serde_json::json!({ "service": name, "version": version }),

@@ -3,6 +3,7 @@
 //! annotations). Both talk to `GITHUB_API_URL` (default `https://api.github.com`).
 
 use std::io::IsTerminal as _;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::Context as _;
@@ -87,6 +88,7 @@ fn release(settings: &Settings, env: &Env, io: &mut Io, live: bool) -> Result<Ou
     let masker = io.masker.clone();
     let names: Vec<String> = settings.release.iter().map(|(s, _)| s.to_owned()).collect();
     runtime.block_on(async {
+        let notify = session::notifications(settings, env, &masker, Arc::clone(&github));
         let engine = Engine {
             github,
             http: crate::notify::http::client().context("building the HTTP client")?,
@@ -95,6 +97,7 @@ fn release(settings: &Settings, env: &Env, io: &mut Io, live: bool) -> Result<Ou
             health_route: HealthRoute::Direct,
             work_dir: work.path().to_path_buf(),
             skew: chrono::Duration::seconds(120),
+            notify: notify.clone(),
         };
         let result = if live {
             let mut observer = Live::new(&names, masker.clone());
@@ -108,7 +111,7 @@ fn release(settings: &Settings, env: &Env, io: &mut Io, live: bool) -> Result<Ou
             crate::engine::execute(&engine, &release, &mut observer).await
         };
         let mut outcome = result.map_err(session::start_failure)?;
-        session::notify(&mut outcome.report, settings, env, &gh.api_url, &masker).await;
+        session::notify_finish(&mut outcome, notify.as_deref()).await;
         Ok(outcome)
     })
 }

@@ -16,6 +16,7 @@ use orchestrate_github::{DeploymentId, Dispatched, RunSummary, RunWatcher};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use super::announce::Announcements;
 use super::health::Gate;
 use super::observe::Observer;
 use super::prepare::Prepared;
@@ -63,12 +64,16 @@ pub struct Driver<'a> {
     pub(super) release_deadline: Option<Duration>,
     pub(super) done: Option<DoneReason>,
     pub(super) observer: &'a mut dyn Observer,
+    /// A canary bake is under way; its health watches are `bake_watch`.
+    pub(super) baking: bool,
+    pub(super) bake_watch: Vec<AbortHandle>,
+    pub(super) announced: Announcements,
 }
 
 pub async fn drive(
     engine: &Engine,
     release: &Release,
-    prepared: Prepared,
+    mut prepared: Prepared,
     observer: &mut dyn Observer,
 ) -> Outcome {
     let settings = &release.settings;
@@ -139,6 +144,9 @@ pub async fn drive(
         skew: engine.skew,
         now: Arc::new(move || pace.github_now()),
     };
+    let timeline = std::mem::take(&mut prepared.notes);
+    // The release's own limit counts from here: waiting for the lock does not eat into it.
+    let release_deadline = settings.timeout.map(|t| engine.pace.now() + t);
     let mut driver = Driver {
         engine,
         release,
@@ -146,16 +154,19 @@ pub async fn drive(
         scheduler,
         svcs,
         vars,
-        timeline: Vec::new(),
+        timeline,
         rollbacks: Vec::new(),
         refused: None,
         bakes: Vec::new(),
         ctx,
         rx,
         queue: VecDeque::new(),
-        release_deadline: settings.timeout,
+        release_deadline,
         done: None,
         observer,
+        baking: false,
+        bake_watch: Vec::new(),
+        announced: Announcements::default(),
     };
     driver.run().await;
     finish::finish(driver).await
@@ -205,6 +216,7 @@ impl<'a> Driver<'a> {
                 self.svcs.len()
             ),
         );
+        self.announce_start();
         self.queue.push_back(Event::Start { now: self.now() });
         let mut interrupted = false;
         while self.done.is_none() {
@@ -232,6 +244,7 @@ impl<'a> Driver<'a> {
                 }
             }
         }
+        self.end_bake();
         for svc in self.svcs.values_mut() {
             if let Some(task) = svc.task.take() {
                 task.abort();
@@ -275,7 +288,7 @@ impl<'a> Driver<'a> {
                 None,
                 format!(
                     "the release's time limit ({}) passed",
-                    humantime::format_duration(limit)
+                    humantime::format_duration(self.release.settings.timeout.unwrap_or(limit))
                 ),
             );
             self.queue.push_back(Event::ReleaseTimeout { now });
@@ -304,23 +317,7 @@ impl<'a> Driver<'a> {
             Command::Dispatch { service } => self.dispatch(&service, now),
             Command::Await { service } => self.await_run(&service),
             Command::Check { service } => self.check(&service, now),
-            Command::Bake { until } => {
-                self.bakes.push((now, until));
-                self.note(
-                    None,
-                    format!(
-                        "canary verified; baking for {}",
-                        humantime::format_duration(Duration::from_secs(
-                            until.saturating_sub(now).as_secs()
-                        ))
-                    ),
-                );
-                let (pace, tx) = (self.engine.pace, self.ctx.tx.clone());
-                tokio::spawn(async move {
-                    pace.sleep(until.saturating_sub(pace.now())).await;
-                    let _ = tx.send(Msg::Tick);
-                });
-            }
+            Command::Bake { until } => self.bake(until, now),
             Command::Cancel { service } => self.cancel(&service, now),
             Command::Skip { service, reason } => {
                 let why = match &reason {
@@ -334,7 +331,10 @@ impl<'a> Driver<'a> {
                 }
                 self.note(Some(&service), why);
             }
-            Command::Rollback { service } => self.rollback(&service, now),
+            Command::Rollback { service } => {
+                self.announce_rollback();
+                self.rollback(&service, now);
+            }
             Command::Halt { service } => {
                 self.rollbacks.push(RollbackReport {
                     service: service.clone(),

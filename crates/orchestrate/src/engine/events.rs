@@ -91,7 +91,11 @@ impl Driver<'_> {
                 self.queue
                     .push_back(Event::HealthVerdict { service, ok, now });
             }
-            Msg::Tick => self.queue.push_back(Event::Tick { now }),
+            Msg::Tick => {
+                self.end_bake();
+                self.queue.push_back(Event::Tick { now });
+            }
+            Msg::BakeUnhealthy { service, verdict } => self.on_bake_unhealthy(service, verdict),
             Msg::CancelDone { service, succeeded } => {
                 if let Some(svc) = self.svcs.get_mut(&service) {
                     svc.task = None;

@@ -1,6 +1,13 @@
 //! The end of a release: the final status of every deployment recorded (`success` when
 //! verified or halted, `inactive` when rolled back, `failure` otherwise), the release set's
 //! status (which frees the lock), and the [`RunReport`].
+//!
+//! The summary's "Wait" column (a service's `queued`) is how long its run waited for a runner:
+//! GitHub's `run_started_at − created_at` for a first attempt. That is not meaningful for a
+//! re-run (`run_started_at` is the latest attempt's, `created_at` the first's) nor when the
+//! two clocks disagree (started before created); then it is `run_started_at` minus the
+//! dispatch time the driver observed (on GitHub's clock), which also counts the time GitHub
+//! took to create the run. Without `run_started_at` (some GHES versions) nothing is shown.
 
 use std::sync::Arc;
 
@@ -14,7 +21,7 @@ use super::driver::Driver;
 use super::metrics::Metrics;
 use super::{End, Outcome, lease};
 
-pub async fn finish(driver: Driver<'_>) -> Outcome {
+pub async fn finish(mut driver: Driver<'_>) -> Outcome {
     let github = Arc::clone(&driver.engine.github);
     let (status, reason) = driver
         .scheduler
@@ -84,15 +91,26 @@ pub async fn finish(driver: Driver<'_>) -> Outcome {
         (None, DoneReason::Failed) => End::Failed,
     };
     let metrics = Metrics::of(&driver);
-    let report = report(&driver, status, &end);
+    let mut report = report(&driver, status, &end);
+    let announced = std::mem::take(&mut driver.announced);
+    let announced_events = announced.events.clone();
+    report.notifications = announced.delivered().await;
     Outcome {
         report,
         end,
         metrics,
+        announced: announced_events,
     }
 }
 
-fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> RunReport {
+/// The report of the release; while it runs (`status` `in_progress`), services not settled
+/// yet read `planned`.
+pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> RunReport {
+    let unsettled = if status == ReleaseStatus::InProgress {
+        ServiceOutcome::Planned
+    } else {
+        ServiceOutcome::Skipped
+    };
     let settings = &driver.release.settings;
     let graph = driver.scheduler.graph();
     let services = settings
@@ -123,10 +141,8 @@ fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> RunReport {
             let Some(svc) = driver.svcs.get(&s.name) else {
                 return base;
             };
-            let queued = svc
-                .run
-                .as_ref()
-                .and_then(|r| (r.run_started_at? - r.created_at).to_std().ok());
+            let dispatched = svc.dispatched_at.map(|d| driver.engine.pace.github_at(d));
+            let queued = svc.run.as_ref().and_then(|r| queued(r, dispatched));
             let duration = match (svc.dispatched_at, svc.settled_at) {
                 (Some(a), Some(b)) => Some(b.saturating_sub(a)),
                 _ => None,
@@ -144,7 +160,7 @@ fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> RunReport {
                 outcome: driver
                     .scheduler
                     .outcome(&s.name)
-                    .unwrap_or(ServiceOutcome::Skipped),
+                    .unwrap_or(unsettled),
                 failure: svc.failure.clone(),
                 ..base
             }
@@ -175,5 +191,63 @@ fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> RunReport {
         api: ApiStats::from(driver.engine.github.stats()),
         notifications: Vec::new(),
         error,
+    }
+}
+
+/// How long `run` waited for a runner (see the module doc); `dispatched` is when the driver
+/// dispatched it, on GitHub's clock.
+fn queued(
+    run: &orchestrate_github::RunSummary,
+    dispatched: Option<chrono::DateTime<chrono::Utc>>,
+) -> Option<std::time::Duration> {
+    let started = run.run_started_at?;
+    let first_attempt = run.run_attempt.is_none_or(|a| a <= 1);
+    match (started - run.created_at).to_std() {
+        Ok(wait) if first_attempt => Some(wait),
+        _ => (started - dispatched?).to_std().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use orchestrate_github::RunSummary;
+
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_000_000 + secs, 0).expect("valid")
+    }
+
+    fn run(created: i64, started: Option<i64>, attempt: u32) -> RunSummary {
+        RunSummary {
+            id: 1,
+            html_url: "https://github.com/o/r/actions/runs/1".into(),
+            status: "completed".into(),
+            conclusion: Some("success".into()),
+            display_title: "deploy".into(),
+            event: "workflow_dispatch".into(),
+            head_branch: None,
+            path: ".github/workflows/deploy.yml".into(),
+            created_at: at(created),
+            updated_at: at(300),
+            run_started_at: started.map(at),
+            run_attempt: Some(attempt),
+        }
+    }
+
+    #[test]
+    fn the_wait_is_githubs_queue_time_unless_that_is_not_meaningful() {
+        let secs = std::time::Duration::from_secs;
+        let dispatched = Some(at(0));
+        // First attempt: GitHub's own queue time.
+        assert_eq!(queued(&run(2, Some(12), 1), dispatched), Some(secs(10)));
+        // A re-run: the attempt started long after the run was created; from the dispatch.
+        assert_eq!(queued(&run(-600, Some(15), 2), dispatched), Some(secs(15)));
+        // Clocks disagree (started before created): from the dispatch.
+        assert_eq!(queued(&run(20, Some(12), 1), dispatched), Some(secs(12)));
+        assert_eq!(queued(&run(20, Some(12), 1), None), None);
+        // No start time at all.
+        assert_eq!(queued(&run(2, None, 1), dispatched), None);
     }
 }

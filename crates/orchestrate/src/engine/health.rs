@@ -1,6 +1,7 @@
 //! Health gates (SPEC §6): GET the rendered URL until the answer shows the new version serving
 //! (`health::judge`), every `interval`, until the gate's timeout. In a rehearsal the request
 //! goes to the emulator's `/_health/<service>` instead of the plan's host (see [`HealthRoute`]).
+//! While a canary bakes, [`Gate::watch`] keeps checking it at the same interval.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,6 +11,10 @@ use orchestrate_core::plan::{Health, Vars};
 use orchestrate_core::report::HealthVerdict;
 
 use super::pace::Pace;
+
+/// Failing checks in a row that fail a canary during its bake: one lost answer is tolerated,
+/// a service failing its check for a whole interval is not.
+pub const BAKE_STRIKES: u32 = 2;
 
 /// Where health checks go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +105,31 @@ impl Gate {
             }
             tracing::debug!(service = %self.service, attempt = attempts, %reason, "health check not passing yet");
             pace.sleep(self.interval.min(self.timeout - spent)).await;
+        }
+    }
+
+    /// Re-checks every `interval` while a canary bakes. Returns only when [`BAKE_STRIKES`]
+    /// checks in a row fail; the driver aborts it when the bake ends.
+    pub async fn watch(&self, http: &reqwest::Client, pace: &Pace) -> HealthVerdict {
+        let (mut checks, mut strikes) = (0u32, 0u32);
+        loop {
+            pace.sleep(self.interval).await;
+            checks += 1;
+            match self.check_once(http, pace).await {
+                Ok(()) => strikes = 0,
+                Err(reason) => {
+                    strikes += 1;
+                    tracing::debug!(service = %self.service, strikes, %reason, "canary check failing during the bake");
+                    if strikes >= BAKE_STRIKES {
+                        return HealthVerdict::Failed {
+                            attempts: checks,
+                            reason: format!(
+                                "{reason} ({strikes} checks in a row during the bake)"
+                            ),
+                        };
+                    }
+                }
+            }
         }
     }
 

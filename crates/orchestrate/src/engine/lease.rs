@@ -3,13 +3,14 @@
 //! Every release records itself as a `deploy:release-set` deployment in the orchestrator's
 //! repository (status `in_progress`, then `success`/`failure`). With `lock: true` the record
 //! also carries `lease_expires_at`: while a record of another release is still `in_progress`
-//! (or has no status yet) and its lease has not expired, the environment is locked and the
-//! release stops before dispatching anything. A killed job leaves its record `in_progress`;
-//! the expiry (the release's timeout plus a margin) frees the environment anyway.
+//! (or has no status yet) and its lease has not expired, the environment is locked: the
+//! release waits (see `prepare`) and dispatches nothing until the lease is free. A killed job
+//! leaves its record `in_progress`; the expiry (the release's timeout plus a margin) frees the
+//! environment anyway.
 //!
 //! Two releases starting together both write their record and then read the list again: the
 //! one with the lower deployment id keeps the lease, the other marks its record `error` and
-//! stops. GitHub assigns deployment ids in creation order, so both reach the same verdict.
+//! waits. GitHub assigns deployment ids in creation order, so both reach the same verdict.
 
 use std::sync::Arc;
 
@@ -24,13 +25,15 @@ const LOOKBACK: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
+    /// `deployment` is the holder's release-set deployment: its `deployment_id` output.
     #[error(
-        "environment `{environment}` is locked by release {holder} (deployment {deployment}) until {until}; wait for it to finish, or mark that release-set deployment `inactive` if its job was killed"
+        "environment `{environment}` is locked by release {deployment} ({}) until {until}",
+        run_url.as_deref().unwrap_or("no run URL recorded")
     )]
     Held {
         environment: String,
-        holder: String,
         deployment: DeploymentId,
+        run_url: Option<String>,
         until: String,
     },
     #[error(transparent)]
@@ -64,8 +67,8 @@ fn held(
 ) -> LeaseError {
     LeaseError::Held {
         environment: environment.to_owned(),
-        holder: set.release_id.clone(),
         deployment: record.deployment_id,
+        run_url: set.run_url.clone(),
         until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     }
 }
@@ -179,6 +182,7 @@ mod tests {
                 git_ref: "main".into(),
                 members: Vec::new(),
                 lease_expires_at: until.and_then(|s| DateTime::from_timestamp(s, 0)),
+                run_url: Some(format!("https://github.com/o/r/actions/runs/{id}")),
             }),
         }
     }
@@ -205,8 +209,9 @@ mod tests {
             DateTime::from_timestamp(5_000, 0).expect("valid"),
         );
         assert!(
-            err.to_string()
-                .contains("locked by release other (deployment 5)"),
+            err.to_string().contains(
+                "locked by release 5 (https://github.com/o/r/actions/runs/5) until 1970-01-01T01:23:20Z"
+            ),
             "{err}"
         );
     }

@@ -5,8 +5,9 @@
 //! deployment statuses, the release set's status and a [`RunReport`].
 //!
 //! Layout: `prepare` (registry, compatibility, lock) → `driver` (the event loop; `events` for
-//! what tasks report, `rollback` for rollbacks) with `tasks` (the async work of each command)
-//! → `finish` (statuses and the report). `session` holds what the commands share around it.
+//! what tasks report, `bake` for the canary's bake, `rollback` for rollbacks, `announce` for
+//! notifications sent while it runs) with `tasks` (the async work of each command) → `finish`
+//! (statuses and the report). `session` holds what the commands share around it.
 //! Time goes through [`pace::Pace`] so a rehearsal on the accelerated emulator keeps the
 //! plan's timings (a 5m bake, a 60s health timeout) in GitHub time.
 
@@ -20,6 +21,8 @@ pub mod rehearsal;
 pub mod session;
 pub mod vars;
 
+mod announce;
+mod bake;
 mod driver;
 mod events;
 mod finish;
@@ -33,6 +36,7 @@ use std::sync::Arc;
 use orchestrate_core::report::RunReport;
 use orchestrate_github::{GitHub, PollPolicy, Repo};
 
+pub use announce::Notifications;
 pub use health::HealthRoute;
 pub use metrics::Metrics;
 pub use observe::Observer;
@@ -64,6 +68,8 @@ pub struct Engine {
     pub work_dir: PathBuf,
     /// Clock skew allowed between us and GitHub when matching runs by creation time.
     pub skew: chrono::Duration,
+    /// Where start notifications go (`None`: nothing is sent, as in a rehearsal).
+    pub notify: Option<Arc<Notifications>>,
 }
 
 /// How a release ended, for the exit code.
@@ -85,6 +91,9 @@ pub struct Outcome {
     pub report: RunReport,
     pub end: End,
     pub metrics: Metrics,
+    /// Notification events already sent while the release ran (`deployment_started`,
+    /// `rollback_started`); the end of release notifications leave them out.
+    pub announced: Vec<orchestrate_core::notify::rule::Event>,
 }
 
 /// Why a release did not start. Nothing was dispatched.
@@ -96,9 +105,10 @@ pub enum StartError {
     /// GitHub refused a registry read or the release-set record (exit 3).
     #[error("{0}")]
     Refused(String),
-    /// The environment is locked by another release (exit 1).
-    #[error(transparent)]
-    Locked(lease::LeaseError),
+    /// The environment stayed locked by another release for as long as this one could wait
+    /// (exit 1).
+    #[error("{0}")]
+    Locked(String),
     /// GitHub could not be reached or answered unexpectedly (exit 5).
     #[error("{0}")]
     GitHub(String),

@@ -1,25 +1,32 @@
 //! Before anything is dispatched: read the registry for every service of the plan, check every
 //! `requires` range over the order the strategy deploys in (a violation stops the release, an
 //! unknown version is a warning), then record the release set, taking the environment's lock
-//! when it has `lock: true`.
+//! when it has `lock: true` (waiting, within bounds, while another release holds it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
-use orchestrate_core::dag::compat::{self, CompatInput};
-use orchestrate_core::report::{CompatStatus, CompatVerdict};
+use orchestrate_core::dag::compat;
+use chrono::{DateTime, Utc};
+use orchestrate_core::report::{CompatStatus, CompatVerdict, TimelineEntry};
 use orchestrate_github::{DeploymentId, ReleaseMember, ReleaseSet};
-use semver::{Version, VersionReq};
+use semver::Version;
 
 use super::observe::Observer;
 use super::registry::{self, Deployed};
 use super::{Engine, Release, StartError, lease};
-use crate::preview::waves::{Step, waves};
+use crate::preview::waves::waves;
 
 /// A lease outlives the release's own limit by this much (a slow final status, clock skew).
 const LEASE_MARGIN: Duration = Duration::from_secs(10 * 60);
 /// Without a `timeout`, a release holds its lease at most as long as a GitHub-hosted job runs.
 const DEFAULT_LEASE: Duration = Duration::from_secs(6 * 60 * 60);
+/// Without a `timeout`, a release waits this long for a locked environment.
+const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(30 * 60);
+/// The first look at a held lease comes this soon; each next one waits twice as long, up to
+/// [`LOCK_POLL_MAX`]. A look costs one request per recent release set.
+const LOCK_POLL_FIRST: Duration = Duration::from_secs(5);
+const LOCK_POLL_MAX: Duration = Duration::from_secs(60);
 
 #[derive(Debug)]
 pub struct Prepared {
@@ -28,6 +35,8 @@ pub struct Prepared {
     /// The release-set deployment: its id is the release's `deployment_id`.
     pub record: DeploymentId,
     pub started_at: SystemTime,
+    /// What happened before the driver started (waiting for the lock), for the timeline.
+    pub notes: Vec<TimelineEntry>,
 }
 
 pub async fn prepare(
@@ -53,12 +62,37 @@ pub async fn prepare(
             ),
         );
     }
-    let env = settings.plan.environments.get(&settings.environment);
-    let lock = env.is_some_and(|e| e.lock);
-    let now = engine.pace.github_now();
+    let lock = settings
+        .plan
+        .environments
+        .get(&settings.environment)
+        .is_some_and(|e| e.lock);
+    let mut notes = Vec::new();
+    let record = take_lock(engine, release, lock, observer, &mut notes).await?;
+    if lock {
+        observer.release(
+            engine.pace.now(),
+            &format!(
+                "environment `{}` locked for this release",
+                settings.environment
+            ),
+        );
+    }
+    Ok(Prepared {
+        deployed,
+        compatibility,
+        record,
+        started_at,
+        notes,
+    })
+}
+
+/// The release set as recorded at `now`: with `lock`, leased for the release's time limit.
+fn release_set(release: &Release, lock: bool, now: DateTime<Utc>, id: &str) -> ReleaseSet {
+    let settings = &release.settings;
     let lease_for = settings.timeout.unwrap_or(DEFAULT_LEASE) + LEASE_MARGIN;
-    let set = ReleaseSet {
-        release_id: uuid::Uuid::new_v4().to_string(),
+    ReleaseSet {
+        release_id: id.to_owned(),
         environment: settings.environment.clone(),
         git_ref: release.orchestrator_ref.clone(),
         members: settings
@@ -78,28 +112,57 @@ pub async fn prepare(
             .collect(),
         lease_expires_at: lock
             .then(|| now + chrono::Duration::from_std(lease_for).unwrap_or(chrono::TimeDelta::MAX)),
-    };
-    let record = lease::record(&engine.github, &release.orchestrator, &set, now)
-        .await
-        .map_err(|e| match e {
-            lease::LeaseError::GitHub(e) => StartError::from_github(&e),
-            held => StartError::Locked(held),
-        })?;
-    if lock {
-        observer.release(
-            engine.pace.now(),
-            &format!(
-                "environment `{}` locked for this release",
-                settings.environment
-            ),
-        );
+        run_url: release.run_url.clone(),
     }
-    Ok(Prepared {
-        deployed,
-        compatibility,
-        record,
-        started_at,
-    })
+}
+
+/// Records the release set. With `lock`, a lease held by another release is waited for, up
+/// to the release's `timeout` ([`DEFAULT_LOCK_WAIT`] without one), looking again after 5s,
+/// 10s, 20s, … up to a minute; the wait does not count against the release's own `timeout`.
+async fn take_lock(
+    engine: &Engine,
+    release: &Release,
+    lock: bool,
+    observer: &mut dyn Observer,
+    notes: &mut Vec<TimelineEntry>,
+) -> Result<DeploymentId, StartError> {
+    let budget = release.settings.timeout.unwrap_or(DEFAULT_LOCK_WAIT);
+    let release_id = uuid::Uuid::new_v4().to_string();
+    let start = engine.pace.now();
+    let mut interval = LOCK_POLL_FIRST;
+    let mut announced = None;
+    loop {
+        let now = engine.pace.github_now();
+        let set = release_set(release, lock, now, &release_id);
+        let held = match lease::record(&engine.github, &release.orchestrator, &set, now).await {
+            Ok(id) => return Ok(id),
+            Err(lease::LeaseError::GitHub(e)) => return Err(StartError::from_github(&e)),
+            Err(held) => held,
+        };
+        let waited = engine.pace.now().saturating_sub(start);
+        if waited >= budget {
+            return Err(StartError::Locked(format!(
+                "{held}; waited {} for it. Try again when it has finished, or mark that release-set deployment `inactive` if its job was killed",
+                humantime::format_duration(Duration::from_secs(waited.as_secs()))
+            )));
+        }
+        let holder = match &held {
+            lease::LeaseError::Held { deployment, .. } => Some(*deployment),
+            lease::LeaseError::GitHub(_) => None,
+        };
+        if announced != holder {
+            announced = holder;
+            let text = format!("waiting: {held}");
+            observer.release(engine.pace.now(), &text);
+            notes.push(TimelineEntry {
+                at: engine.pace.system_now(),
+                service: None,
+                what: text,
+            });
+        }
+        engine.pace.sleep(interval.min(budget - waited)).await;
+        interval = (interval * 2).min(LOCK_POLL_MAX);
+    }
 }
 
 /// Every `requires` range over each state of the release; violations are an error naming each.
@@ -108,14 +171,9 @@ fn check_compatibility(
     deployed: &BTreeMap<String, Deployed>,
 ) -> Result<Vec<CompatVerdict>, StartError> {
     let settings = &release.settings;
-    let plan = &settings.plan;
-    let requires: BTreeMap<String, BTreeMap<String, VersionReq>> = plan
-        .services
-        .iter()
-        .filter(|s| !s.requires.is_empty())
-        .map(|s| (s.name.clone(), s.requires.clone()))
-        .collect();
-    let targets: BTreeMap<String, Version> = settings.release.versions().clone();
+    let members: BTreeSet<String> = settings.release.iter().map(|(s, _)| s.to_owned()).collect();
+    let steps = waves(&settings.plan, &members, settings.strategy)
+        .map_err(|e| StartError::GitHub(format!("internal: {e}")))?;
     let deployed: BTreeMap<String, Version> = deployed
         .iter()
         .filter_map(|(s, d)| {
@@ -123,21 +181,7 @@ fn check_compatibility(
             Some((s.clone(), Version::parse(v.trim_start_matches('v')).ok()?))
         })
         .collect();
-    let members: BTreeSet<String> = targets.keys().cloned().collect();
-    let order: Vec<Vec<String>> = waves(plan, &members, settings.strategy)
-        .map_err(|e| StartError::GitHub(format!("internal: {e}")))?
-        .into_iter()
-        .filter_map(|s| match s {
-            Step::Wave { services, .. } => Some(services),
-            Step::Bake { .. } => None,
-        })
-        .collect();
-    let findings = compat::check(&CompatInput {
-        requires: &requires,
-        targets: &targets,
-        deployed: &deployed,
-        waves: &order,
-    });
+    let findings = crate::preview::check_compatibility(settings, &steps, &deployed);
     let violations: Vec<String> = findings
         .iter()
         .filter(|f| f.verdict.status == CompatStatus::Violated)

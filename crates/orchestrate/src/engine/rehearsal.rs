@@ -41,6 +41,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../../../examples/scenarios/canary-fails.yml"),
     ),
     (
+        "canary-degrades",
+        include_str!("../../../../examples/scenarios/canary-degrades.yml"),
+    ),
+    (
         "flaky-api",
         include_str!("../../../../examples/scenarios/flaky-api.yml"),
     ),

@@ -5,15 +5,15 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use orchestrate_core::notify::{self, Routing};
+use orchestrate_core::notify::{self, Notice, Routing};
 use orchestrate_core::report::{RunReport, ServiceOutcome};
 use orchestrate_github::{Client, ClientConfig, Credentials, Secret};
 
-use super::{End, Outcome, StartError};
+use super::{End, Notifications, Outcome, StartError};
 use crate::env::Env;
 use crate::error::Failure;
 use crate::gha::{Level, Location, Masker, Workflow};
-use crate::notify::{GithubAccess, Notifier, NotifySecrets};
+use crate::notify::{Notifier, NotifySecrets};
 use crate::settings::{Auth, Problems, Settings};
 
 /// The GitHub client for `api_url` with the settings' credentials.
@@ -50,7 +50,7 @@ pub fn start_failure(err: StartError) -> Failure {
             Failure::BadInput(problems)
         }
         StartError::Refused(message) => Failure::GitHubRefused(message),
-        StartError::Locked(e) => Failure::DeploymentFailed(e.to_string()),
+        StartError::Locked(message) => Failure::DeploymentFailed(message),
         StartError::GitHub(message) => Failure::Internal(anyhow::anyhow!(message)),
     }
 }
@@ -78,56 +78,62 @@ pub fn end_failure(outcome: &Outcome) -> Result<(), Failure> {
     }
 }
 
-/// Delivers the report's notifications (never fails the release) and records them in it.
-pub async fn notify(
-    report: &mut RunReport,
+/// The notifications of a release, or `None` when the plan has no rules. Issues are filed with
+/// `github`, the release's own client (its credentials, pacing and request counts). Every
+/// channel secret is registered with `masker`.
+pub fn notifications(
     settings: &Settings,
     env: &Env,
-    api_url: &str,
     masker: &Masker,
-) {
+    github: Arc<Client>,
+) -> Option<Arc<Notifications>> {
     let plan = &settings.plan;
     if plan.notifications.is_empty() {
-        return;
+        return None;
     }
-    let github = match &settings.auth {
-        Some(Auth::Token(t)) => Some(GithubAccess {
-            api_url: api_url.to_owned(),
-            token: t.expose().to_owned(),
-        }),
-        _ => None,
-    };
-    let secrets = NotifySecrets::from_env(env, &plan.channels, github);
+    let secrets = NotifySecrets::from_env(env, &plan.channels, None);
     let http = match crate::notify::http::client() {
         Ok(http) => http,
         Err(e) => {
             tracing::warn!(error = %e, "no HTTP client for notifications");
-            return;
+            return None;
         }
     };
-    let notifier = Notifier::new(http, plan.channels.clone(), secrets, masker.clone());
-    let notices = notify::at_finish(report);
-    report.notifications = notifier
-        .notify(
-            report,
-            &notices,
-            &plan.notifications,
-            settings.channels.as_deref(),
-        )
-        .await;
+    let notifier = Notifier::new(http, plan.channels.clone(), secrets, masker.clone())
+        .with_github_client(github);
+    Some(Arc::new(Notifications {
+        notifier,
+        rules: plan.notifications.clone(),
+        only: settings.channels.clone(),
+    }))
 }
 
-/// The notifications a rehearsal would send, one line each (nothing is sent).
+/// Delivers the end of release notifications (never fails the release), leaving out events
+/// announced while it ran, and adds them to the report's deliveries.
+pub async fn notify_finish(outcome: &mut Outcome, notify: Option<&Notifications>) {
+    let Some(notify) = notify else { return };
+    let notices: Vec<Notice> = notify::at_finish(&outcome.report)
+        .into_iter()
+        .filter(|n| !outcome.announced.contains(&n.event))
+        .collect();
+    let delivered = notify.send(&outcome.report, &notices).await;
+    outcome.report.notifications.extend(delivered);
+}
+
+/// The notifications a rehearsal would send, one line each (nothing is sent): at the start,
+/// then at the end.
 pub fn would_notify(report: &RunReport, settings: &Settings) -> Vec<String> {
     let plan = &settings.plan;
-    let notices = notify::at_finish(report);
     let routing = Routing {
         rules: &plan.notifications,
         channels: &plan.channels,
         only: settings.channels.as_deref(),
     };
-    notify::route(report, &notices, routing)
+    let start = notify::route(report, &notify::at_start(report), routing);
+    let finish = notify::route(report, &notify::at_finish(report), routing);
+    start
         .iter()
+        .chain(&finish)
         .map(|d| {
             format!(
                 "would notify {}: {}",

@@ -52,6 +52,11 @@ pub enum Msg {
         verdict: HealthVerdict,
     },
     Tick,
+    /// A canary failed its health checks during the bake.
+    BakeUnhealthy {
+        service: String,
+        verdict: HealthVerdict,
+    },
     /// A cancel took effect; `Some(run)` when the run had already succeeded.
     CancelDone {
         service: String,

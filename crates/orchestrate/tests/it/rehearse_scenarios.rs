@@ -183,6 +183,43 @@ fn a_failed_canary_skips_the_rest_and_rolls_back_the_backend() {
 }
 
 #[test]
+fn a_canary_that_turns_unhealthy_during_the_bake_fails_and_the_rest_never_deploys() {
+    let (out, report, summary) = rehearse("canary-degrades", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    // Verified first, then failed by a check made during the bake.
+    let bake = report["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .position(|e| {
+            e["what"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("canary verified"))
+        })
+        .expect("a bake started");
+    assert!(when(&report, "web", "verified") < bake);
+    assert!(when(&report, "web", "failed: unhealthy during the bake") > bake);
+    assert_eq!(outcome(&report, "web"), "failed");
+    for s in ["android", "ios", "desktop"] {
+        assert_eq!(outcome(&report, s), "skipped", "{s}");
+    }
+    assert_eq!(outcome(&report, "backend"), "rolled_back");
+    let web = report["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["name"] == "web")
+        .expect("web");
+    assert!(
+        web["failure"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("during the canary bake") && m.contains("503")),
+        "{web}"
+    );
+    assert!(summary.contains("during the canary bake"), "{summary}");
+}
+
+#[test]
 fn a_flaky_api_is_retried_and_the_release_succeeds() {
     let (out, report, _) = rehearse("flaky-api", &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
