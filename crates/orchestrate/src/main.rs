@@ -52,6 +52,8 @@ fn main() -> ExitCode {
 fn report(outcome: Result<(), Failure>, io: &mut Io) -> u8 {
     let failure = match outcome {
         Ok(()) => return exit::SUCCESS,
+        // `orchestrate plan … | head`: the reader left; like other CLI tools, stop quietly.
+        Err(Failure::Internal(err)) if is_broken_pipe(&err) => return exit::SUCCESS,
         Err(failure) => failure,
     };
     let (code, text) = match &failure {
@@ -72,4 +74,12 @@ fn report(outcome: Result<(), Failure>, io: &mut Io) -> u8 {
     let _ = io.eprint(&text);
     let _ = io.err.flush();
     code
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -168,7 +168,11 @@ fn annotate(io: &mut Io, problems: &Problems) -> std::io::Result<()> {
     Ok(())
 }
 
-pub(super) fn write_outputs(gh: &GithubContext, io: &Io, report: &report::RunReport) -> Result<(), Failure> {
+pub(super) fn write_outputs(
+    gh: &GithubContext,
+    io: &Io,
+    report: &report::RunReport,
+) -> Result<(), Failure> {
     let Some(path) = gh.output_path.as_deref() else {
         tracing::warn!("GITHUB_OUTPUT is not set; step outputs are not written");
         return Ok(());

@@ -55,8 +55,7 @@ pub fn run(args: &EmulatorArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> 
         let base_url = format!("http://{addr}");
         let mut serving = tokio::spawn(orchestrate_emulator::serve(config, listener));
         if let Some(seed) = &seed {
-            super::rehearse::seed(&base_url, &seed.plan, &seed.environment, &seed.deployed)
-                .await?;
+            super::rehearse::seed(&base_url, &seed.plan, &seed.environment, &seed.deployed).await?;
         }
         io.print(&format!("emulator listening on {base_url}"))
             .context("writing to stdout")?;

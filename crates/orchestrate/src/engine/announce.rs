@@ -50,8 +50,9 @@ impl Driver<'_> {
         self.announce(report, notices);
     }
 
-    /// Before the first rollback: every service that will be rolled back (its run succeeded
-    /// and it is not irreversible).
+    /// Before the first rollback run is dispatched: every service that will be rolled back
+    /// (its run succeeded, it is not irreversible, and the registry has a version to go back
+    /// to).
     pub(super) fn announce_rollback(&mut self) {
         if self.announced.events.contains(&Event::RollbackStarted) {
             return;
@@ -60,7 +61,13 @@ impl Driver<'_> {
             .svcs
             .iter()
             .filter(|(name, svc)| {
+                let previous = self
+                    .prepared
+                    .deployed
+                    .get(*name)
+                    .is_some_and(|d| d.current.is_some());
                 !svc.spec.irreversible
+                    && previous
                     && self
                         .scheduler
                         .status(name)
@@ -88,9 +95,9 @@ impl Driver<'_> {
             return;
         }
         let notify = Arc::clone(notify);
-        self.announced.sending.push(tokio::spawn(async move {
-            notify.send(&report, &notices).await
-        }));
+        self.announced.sending.push(tokio::spawn(
+            async move { notify.send(&report, &notices).await },
+        ));
     }
 
     /// The report as it stands, for a notification sent mid-release.

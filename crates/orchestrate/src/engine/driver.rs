@@ -331,10 +331,7 @@ impl<'a> Driver<'a> {
                 }
                 self.note(Some(&service), why);
             }
-            Command::Rollback { service } => {
-                self.announce_rollback();
-                self.rollback(&service, now);
-            }
+            Command::Rollback { service } => self.rollback(&service, now),
             Command::Halt { service } => {
                 self.rollbacks.push(RollbackReport {
                     service: service.clone(),

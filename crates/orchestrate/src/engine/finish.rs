@@ -157,10 +157,7 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
                 queued,
                 duration,
                 health: svc.health.clone(),
-                outcome: driver
-                    .scheduler
-                    .outcome(&s.name)
-                    .unwrap_or(unsettled),
+                outcome: driver.scheduler.outcome(&s.name).unwrap_or(unsettled),
                 failure: svc.failure.clone(),
                 ..base
             }

@@ -123,9 +123,7 @@ impl Gate {
                     if strikes >= BAKE_STRIKES {
                         return HealthVerdict::Failed {
                             attempts: checks,
-                            reason: format!(
-                                "{reason} ({strikes} checks in a row during the bake)"
-                            ),
+                            reason: format!("{reason} ({strikes} checks in a row during the bake)"),
                         };
                     }
                 }

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
-use orchestrate_core::dag::compat;
 use chrono::{DateTime, Utc};
+use orchestrate_core::dag::compat;
 use orchestrate_core::report::{CompatStatus, CompatVerdict, TimelineEntry};
 use orchestrate_github::{DeploymentId, ReleaseMember, ReleaseSet};
 use semver::Version;

@@ -60,6 +60,10 @@ impl Driver<'_> {
                 });
             }
             Ok((workflow, inputs)) => {
+                self.announce_rollback();
+                let Some(svc) = self.svcs.get(name) else {
+                    return;
+                };
                 let limit = svc
                     .spec
                     .timeout

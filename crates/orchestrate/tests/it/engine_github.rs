@@ -15,7 +15,7 @@ use orchestrate_emulator::{
 use crate::runner::{parse_command, parse_env_file};
 use crate::support::{Output, run_in};
 
-const PLAN: &str = r#"version: 1
+pub(crate) const PLAN: &str = r#"version: 1
 name: mini
 strategy: parallel
 environments:
@@ -37,7 +37,7 @@ services:
     inputs: { version: "{{ version }}", image: "{{ artifacts.backend.build-info.image }}" }
 "#;
 
-const VERSIONS: &str = "{backend: 1.3.0, web: 2.1.0}";
+pub(crate) const VERSIONS: &str = "{backend: 1.3.0, web: 2.1.0}";
 
 fn scenario(in_progress: Duration) -> Scenario {
     let behaviour = |artifacts: Vec<ArtifactSpec>| Behaviour {
@@ -75,7 +75,11 @@ fn scenario(in_progress: Duration) -> Scenario {
         })
 }
 
-async fn emulator(in_progress: Duration, speed: f64, tokens: Vec<TokenSpec>) -> RunningEmulator {
+pub(crate) async fn emulator(
+    in_progress: Duration,
+    speed: f64,
+    tokens: Vec<TokenSpec>,
+) -> RunningEmulator {
     let config = EmulatorConfig {
         time_factor: Some(speed),
         tokens,
@@ -85,18 +89,74 @@ async fn emulator(in_progress: Duration, speed: f64, tokens: Vec<TokenSpec>) -> 
 }
 
 fn workspace(emu: &RunningEmulator) -> tempfile::TempDir {
+    workspace_with(emu, PLAN)
+}
+
+/// A checkout whose `.github/orchestrate.yml` is `plan`, with `EMULATOR` replaced by the
+/// emulator's base URL.
+pub(crate) fn workspace_with(emu: &RunningEmulator, plan: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join(".github")).expect("mkdir");
     std::fs::write(
         dir.path().join(".github/orchestrate.yml"),
-        PLAN.replace("EMULATOR", emu.base_url()),
+        plan.replace("EMULATOR", emu.base_url()),
     )
     .expect("plan");
     dir
 }
 
+/// The environment the runner gives `orchestrate action` in `root`: inputs, the `GITHUB_*`
+/// context (run `run_id` of `acme/release`) and the output and summary files, which are
+/// created empty.
+pub(crate) fn action_env(
+    emu: &RunningEmulator,
+    root: &std::path::Path,
+    token: &str,
+    versions: &str,
+    run_id: &str,
+) -> Vec<(String, String)> {
+    let output = root.join("set_output");
+    let summary = root.join("step_summary");
+    std::fs::write(&output, "").expect("output");
+    std::fs::write(&summary, "").expect("summary");
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_owned();
+    [
+        ("INPUT_GITHUB_TOKEN", token.to_owned()),
+        ("INPUT_PLAN", ".github/orchestrate.yml".to_owned()),
+        ("INPUT_TARGET_ENVIRONMENT", "staging".to_owned()),
+        ("INPUT_VERSIONS", versions.to_owned()),
+        ("INPUT_DEPLOYMENT_STRATEGY", String::new()),
+        ("INPUT_ROLLBACK_ON_FAILURE", "true".to_owned()),
+        ("INPUT_DRY_RUN", "false".to_owned()),
+        ("INPUT_TIMEOUT", String::new()),
+        ("GITHUB_ACTIONS", "true".to_owned()),
+        ("GITHUB_API_URL", emu.base_url().to_owned()),
+        ("GITHUB_SERVER_URL", emu.base_url().to_owned()),
+        ("GITHUB_REPOSITORY", "acme/release".to_owned()),
+        ("GITHUB_SHA", "main".to_owned()),
+        ("GITHUB_RUN_ID", run_id.to_owned()),
+        ("GITHUB_WORKSPACE", path(root)),
+        ("GITHUB_OUTPUT", path(&output)),
+        ("GITHUB_STEP_SUMMARY", path(&summary)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// `orchestrate action` in `root` with `env`, in a blocking task while the emulator serves.
+pub(crate) async fn run_action(root: &std::path::Path, env: Vec<(String, String)>) -> Output {
+    let dir = root.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_in(&dir, &["action"], &env)
+    })
+    .await
+    .expect("ran")
+}
+
 /// `orchestrate run` in a blocking task while the emulator serves.
-async fn run_release(emu: &RunningEmulator, token: &str, extra: &[&str]) -> Output {
+pub(crate) async fn run_release(emu: &RunningEmulator, token: &str, extra: &[&str]) -> Output {
     let dir = workspace(emu);
     let url = emu.base_url().to_owned();
     let token = token.to_owned();
@@ -274,38 +334,8 @@ async fn the_action_writes_outputs_the_runner_accepts_and_a_summary_with_the_gra
     let root = workspace(&emu);
     let output = root.path().join("set_output");
     let summary = root.path().join("step_summary");
-    std::fs::write(&output, "").expect("output");
-    std::fs::write(&summary, "").expect("summary");
-    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_owned();
-    let env: Vec<(String, String)> = [
-        ("INPUT_GITHUB_TOKEN", DEFAULT_TOKEN.to_owned()),
-        ("INPUT_PLAN", ".github/orchestrate.yml".to_owned()),
-        ("INPUT_TARGET_ENVIRONMENT", "staging".to_owned()),
-        ("INPUT_VERSIONS", VERSIONS.to_owned()),
-        ("INPUT_DEPLOYMENT_STRATEGY", String::new()),
-        ("INPUT_ROLLBACK_ON_FAILURE", "true".to_owned()),
-        ("INPUT_DRY_RUN", "false".to_owned()),
-        ("INPUT_TIMEOUT", String::new()),
-        ("GITHUB_ACTIONS", "true".to_owned()),
-        ("GITHUB_API_URL", emu.base_url().to_owned()),
-        ("GITHUB_SERVER_URL", emu.base_url().to_owned()),
-        ("GITHUB_REPOSITORY", "acme/release".to_owned()),
-        ("GITHUB_SHA", "main".to_owned()),
-        ("GITHUB_RUN_ID", "4242".to_owned()),
-        ("GITHUB_WORKSPACE", path(root.path())),
-        ("GITHUB_OUTPUT", path(&output)),
-        ("GITHUB_STEP_SUMMARY", path(&summary)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let dir = path(root.path());
-    let out = tokio::task::spawn_blocking(move || {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        run_in(std::path::Path::new(&dir), &["action"], &env)
-    })
-    .await
-    .expect("ran");
+    let env = action_env(&emu, root.path(), DEFAULT_TOKEN, VERSIONS, "4242");
+    let out = run_action(root.path(), env).await;
     assert_eq!(out.code, 0, "{out:?}");
     let outputs = parse_env_file(&std::fs::read_to_string(&output).expect("outputs"))
         .expect("the runner accepts the outputs");

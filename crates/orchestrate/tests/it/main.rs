@@ -3,7 +3,11 @@
 
 mod action;
 mod cli;
+mod emulator_cmd;
+mod engine_github;
+mod lock;
+mod notify_e2e;
+mod progress;
+mod rehearse_scenarios;
 mod runner;
 mod support;
-mod engine_github;
-mod rehearse_scenarios;
