@@ -110,6 +110,7 @@ impl Client {
                     }),
                 ) if attempt + 1 < self.config.retry.max_attempts => {
                     tracing::warn!(error = %err, "artifact download failed; retrying");
+                    self.request_stats().record_retry();
                     tokio::time::sleep(self.config.retry.backoff(attempt, rand::random::<f64>()))
                         .await;
                     attempt += 1;
@@ -135,6 +136,7 @@ impl Client {
             path: path.clone(),
             source,
         };
+        self.pass_gate(repo, &path).await?;
         // The REST leg: authenticated, redirects not followed, so the token stays here.
         let no_redirects = http_client(&self.config, false)?;
         let mut request = no_redirects
@@ -169,9 +171,14 @@ impl Client {
                     message: "redirect to an invalid Location".into(),
                     remedy: None,
                 })?;
-                // The blob leg: a plain GET without the token (a signed URL needs none).
-                let plain = http_client(&self.config, true)?;
-                let blob = plain.get(target).send().await.map_err(network)?;
+                // The blob leg: a plain GET without the token (a signed URL needs none). Its
+                // errors drop the URL: the signature (`sig=`) is a credential.
+                let plain = blob_client(&self.config)?;
+                let blob = plain
+                    .get(target)
+                    .send()
+                    .await
+                    .map_err(|e| network(e.without_url()))?;
                 if !blob.status().is_success() {
                     return Err(Error::Http {
                         method: "GET",
@@ -221,6 +228,23 @@ impl Client {
     }
 }
 
+/// The longest an artifact download may take in all. The API's whole-request timeout would cut
+/// off a large artifact on an ordinary link (256 MiB in 30 s needs 9 MB/s); here the configured
+/// timeout bounds each read instead, so a stalled transfer still fails quickly.
+const BLOB_DOWNLOAD_LIMIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// The blob leg's client: redirects followed (storage may redirect again; reqwest drops
+/// `Authorization` across hosts and none is sent anyway), stalls bounded per read.
+fn blob_client(config: &crate::client::ClientConfig) -> Result<reqwest::Client> {
+    crate::client::https_client_builder()
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .connect_timeout(config.connect_timeout)
+        .read_timeout(config.request_timeout)
+        .timeout(BLOB_DOWNLOAD_LIMIT.max(config.request_timeout))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the http client: {e}")))
+}
+
 /// The body, at most `limit` bytes, counted as they arrive (a `content-length` may lie).
 /// `Err(None)` means the limit was exceeded.
 async fn read_bounded(
@@ -230,11 +254,12 @@ async fn read_bounded(
 ) -> std::result::Result<Vec<u8>, Option<Error>> {
     let mut bytes = Vec::new();
     loop {
+        // The body may come from the signed blob URL: keep it out of the error.
         let chunk = response.chunk().await.map_err(|source| {
             Some(Error::Network {
                 method: "GET",
                 path: format!("(artifact {name})"),
-                source,
+                source: source.without_url(),
             })
         })?;
         let Some(chunk) = chunk else { return Ok(bytes) };

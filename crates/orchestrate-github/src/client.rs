@@ -1,5 +1,6 @@
 //! The HTTP client for GitHub's REST API: headers, auth, conditional requests with a per-URL
-//! ETag cache, rate-limit waits, GET retries with backoff, and request accounting.
+//! ETag cache, rate-limit waits, GET retries with backoff, same-host redirects (renamed
+//! repositories), and request accounting.
 //!
 //! Transport is reqwest, not octocrab, although octocrab was the first choice: octocrab 0.54's
 //! default client always *appends* `User-Agent: octocrab` (its `ExtraHeadersLayer` appends after
@@ -21,7 +22,7 @@ use serde::de::DeserializeOwned;
 use crate::auth::{Auth, Credentials};
 use crate::error::{Error, Purpose, Result, remedy};
 use crate::link;
-use crate::pacing::{RateHeaders, RetryPolicy, rate_limit_wait};
+use crate::pacing::{RateHeaders, RetryPolicy, rate_limit_retry_wait};
 use crate::stats::RequestStats;
 use crate::types::Repo;
 
@@ -292,6 +293,9 @@ struct Cached {
     link: Option<String>,
 }
 
+/// Redirects followed for one request (a renamed repository needs one).
+const MAX_REDIRECTS: u32 = 3;
+
 /// Most cached URLs are one list per awaited repository; this only bounds a runaway.
 const MAX_CACHED: usize = 4096;
 
@@ -301,8 +305,9 @@ pub struct Client {
     auth: Auth,
     pub(crate) config: ClientConfig,
     etags: Mutex<HashMap<String, Cached>>,
-    /// No request leaves before this instant (a rate limit is being waited out).
-    gate: Mutex<Option<tokio::time::Instant>>,
+    /// No request leaves before this instant (a rate limit is being waited out), per rate-limit
+    /// identity: the one token, or with a GitHub App each owner's installation token.
+    gate: Mutex<HashMap<String, tokio::time::Instant>>,
     /// Whether this host honours `return_run_details` (None: not known yet).
     pub(crate) run_details: Mutex<Option<bool>>,
 }
@@ -368,7 +373,7 @@ impl Client {
             auth: Auth::new(&config.credentials)?,
             config,
             etags: Mutex::new(HashMap::new()),
-            gate: Mutex::new(None),
+            gate: Mutex::new(HashMap::new()),
             run_details: Mutex::new(None),
         })
     }
@@ -399,6 +404,20 @@ impl Client {
             })
     }
 
+    /// The path of a redirect's `Location` under the configured API; another host is an error
+    /// (the token is only ever sent to the configured API).
+    fn redirect_path(&self, location: &str) -> Result<String> {
+        let foreign = |host: String| Error::ForeignHost {
+            what: "a redirect",
+            host,
+        };
+        let target = self
+            .base_url()
+            .join(location)
+            .map_err(|_| foreign(location.to_owned()))?;
+        link::relative_to_base(target.as_str(), self.base_url()).map_err(foreign)
+    }
+
     /// The `Authorization` header for a repository (artifact downloads send it themselves).
     pub(crate) async fn auth_header(&self, repo: &Repo) -> Result<Option<HeaderValue>> {
         self.auth
@@ -415,12 +434,13 @@ impl Client {
 
     /// Send one request: `Ok` for 2xx, a 304 served from cache, and the statuses in `accept`;
     /// `Err` with GitHub's message and a remedy otherwise.
-    pub async fn send(&self, request: Request<'_>) -> Result<Response> {
+    pub async fn send(&self, mut request: Request<'_>) -> Result<Response> {
+        let mut redirects = 0u32;
         let mut failures = 0u32;
         let mut rate_waits = 0u32;
         let mut reauthed = false;
         loop {
-            self.wait_for_gate().await;
+            self.pass_gate(request.repo, &request.path).await?;
             let auth = self.auth_header(request.repo).await?;
             let mut extra = Vec::new();
             let cached_etag = if request.conditional {
@@ -463,6 +483,16 @@ impl Client {
             {
                 return Ok(hit);
             }
+            // A renamed or transferred repository answers 301 (307 for writes) with its new
+            // address under the same API; the request was not acted on, so it is repeated there.
+            if matches!(response.status, 301 | 302 | 307 | 308)
+                && redirects < MAX_REDIRECTS
+                && let Some(location) = &response.location
+            {
+                request.path = self.redirect_path(location)?;
+                redirects += 1;
+                continue;
+            }
             if (200..300).contains(&response.status) || request.accept.contains(&response.status) {
                 if request.conditional {
                     self.store(&request.path, &response);
@@ -473,7 +503,12 @@ impl Client {
             let now = chrono::Utc::now().timestamp();
             // A rate-limit refusal means the request was not acted on: waiting and re-sending
             // is safe for every method, a POST included.
-            if let Some(wait) = rate_limit_wait(response.status, &message, &response.rate, now) {
+            if let Some(wait) =
+                rate_limit_retry_wait(response.status, &message, &response.rate, now, rate_waits)
+            {
+                // Closed even when the wait is too long to take here: the requests that follow
+                // fail fast instead of hammering GitHub while it refuses them.
+                self.close_gate(request.repo, wait);
                 if wait > self.config.retry.max_rate_limit_wait
                     || rate_waits >= self.config.retry.max_attempts
                 {
@@ -492,7 +527,6 @@ impl Client {
                 }
                 rate_waits += 1;
                 tracing::warn!(path = %request.path, wait_secs = wait.as_secs(), "rate limited by GitHub; waiting");
-                self.close_gate(wait);
                 self.transport.stats.record_retry();
                 continue;
             }
@@ -500,6 +534,7 @@ impl Client {
             if response.status == 401 && self.auth.is_app() && !reauthed {
                 reauthed = true;
                 self.auth.invalidate(&request.repo.owner).await;
+                self.transport.stats.record_retry();
                 continue;
             }
             if response.status >= 500
@@ -531,18 +566,44 @@ impl Client {
         tokio::time::sleep(wait).await;
     }
 
-    async fn wait_for_gate(&self) {
-        let until = *self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = until {
-            tokio::time::sleep_until(until).await;
+    /// Whose rate limit a request about `repo` spends.
+    fn gate_key(&self, repo: &Repo) -> String {
+        if self.auth.is_app() {
+            repo.owner.clone()
+        } else {
+            String::new()
         }
     }
 
-    fn close_gate(&self, wait: Duration) {
+    /// Wait out a rate limit before sending a request about `repo`, or fail at once when the
+    /// wait is longer than the client takes silently (GitHub would refuse the request anyway,
+    /// and "continuing while limited may result in the banning of your integration").
+    pub(crate) async fn pass_gate(&self, repo: &Repo, path: &str) -> Result<()> {
+        let until = self
+            .gate
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&self.gate_key(repo))
+            .copied();
+        let Some(until) = until else { return Ok(()) };
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        if left > self.config.retry.max_rate_limit_wait {
+            return Err(Error::RateLimited {
+                path: path.to_owned(),
+                reset_at: chrono::Utc::now()
+                    .checked_add_signed(chrono::Duration::from_std(left).unwrap_or_default()),
+            });
+        }
+        tokio::time::sleep_until(until).await;
+        Ok(())
+    }
+
+    fn close_gate(&self, repo: &Repo, wait: Duration) {
         let until = tokio::time::Instant::now() + wait;
-        let mut gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        if gate.is_none_or(|g| g < until) {
-            *gate = Some(until);
+        let mut gates = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+        let gate = gates.entry(self.gate_key(repo)).or_insert(until);
+        if *gate < until {
+            *gate = until;
         }
     }
 

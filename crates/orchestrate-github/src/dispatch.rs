@@ -4,9 +4,9 @@
 //! The rules, in order:
 //! 1. Ask for run details (`return_run_details: true`, or API version 2026-03-10 where the 200
 //!    is the only answer). A 200 carries `workflow_run_id`: done.
-//! 2. A 400 that names `return_run_details` (older GHES) is a refusal: nothing was created, so
-//!    the host is remembered as lacking the capability and the dispatch is sent again without
-//!    the field and with a correlation id (the fallback needs it).
+//! 2. A 400 or 422 that names `return_run_details` (older GHES) is a refusal: nothing was
+//!    created, so the host is remembered as lacking the capability and the dispatch is sent
+//!    again without the field and with a correlation id (the fallback needs it).
 //! 3. A 204 carries no run id. With a correlation id sent, the run is found later by matching
 //!    `display_title` among runs created after the dispatch; without one, the run cannot be
 //!    identified and that is an error, never a guess at "the newest run".
@@ -42,6 +42,15 @@ pub(crate) fn enc(value: &str) -> String {
 /// `created` filter value: `>=` and whole seconds, so the URL stays stable between polls.
 pub(crate) fn created_filter(since: DateTime<Utc>) -> String {
     enc(&format!(">={}", since.format("%Y-%m-%dT%H:%M:%SZ")))
+}
+
+/// The `branch` filter for a dispatch `ref`: runs list `head_branch` as the short name, while
+/// the dispatch accepts `refs/heads/main` and `refs/tags/v1` as well as `main` and `v1`.
+fn branch_name(git_ref: &str) -> &str {
+    git_ref
+        .strip_prefix("refs/heads/")
+        .or_else(|| git_ref.strip_prefix("refs/tags/"))
+        .unwrap_or(git_ref)
 }
 
 /// Whether an error leaves it open whether the server acted on the request.
@@ -95,8 +104,11 @@ impl Client {
                         }),
                     };
                 }
+                // 400 is what old GHES is reported to answer; GitHub's schema validation
+                // usually answers 422 with the same "… is not a permitted key" message. Either
+                // way the request was refused, so nothing was created.
                 Err(Error::Http {
-                    status: 400,
+                    status: 400 | 422,
                     ref message,
                     ..
                 }) if ask_details && message.contains("return_run_details") => {
@@ -294,7 +306,7 @@ impl Client {
                 repo.name,
                 enc(&c.workflow),
                 enc(&c.event),
-                enc(git_ref),
+                enc(branch_name(git_ref)),
                 created_filter(c.since)
             ),
             None => format!(

@@ -118,6 +118,27 @@ pub fn rate_limit_wait(
     Some(Duration::from_secs(60))
 }
 
+/// The wait before re-sending a request after its `refusals`-th consecutive rate-limit refusal
+/// (0 for the first). A wait GitHub named (`retry-after`, or `x-ratelimit-reset` with nothing
+/// remaining) is taken as it is; the 60 s default for a secondary limit that named none doubles
+/// with every refusal, as GitHub asks: "wait at least one minute … then back off
+/// exponentially".
+pub fn rate_limit_retry_wait(
+    status: u16,
+    message: &str,
+    headers: &RateHeaders,
+    now_epoch: i64,
+    refusals: u32,
+) -> Option<Duration> {
+    let wait = rate_limit_wait(status, message, headers, now_epoch)?;
+    let named =
+        headers.retry_after.is_some() || (headers.remaining == Some(0) && headers.reset.is_some());
+    if named {
+        return Some(wait);
+    }
+    Some(wait.saturating_mul(2u32.saturating_pow(refusals.min(16))))
+}
+
 /// Stretch `interval` so the remaining budget lasts until the reset: below a quarter of the
 /// limit, each of the `pollers` may spend at most an equal share of what remains above a
 /// reserve; at the reserve, wait for the reset. Slowing down before the limit, not after.
@@ -202,6 +223,31 @@ mod tests {
             None
         );
         assert_eq!(rate_limit_wait(500, "", &RateHeaders::default(), now), None);
+    }
+
+    #[test]
+    fn an_unnamed_secondary_wait_doubles_with_each_refusal_a_named_one_does_not() {
+        let now = 1_000;
+        let none = RateHeaders::default();
+        let waits: Vec<_> = (0..4)
+            .map(|n| rate_limit_retry_wait(403, "secondary rate limit", &none, now, n))
+            .collect();
+        assert_eq!(
+            waits,
+            [Some(S(60)), Some(S(120)), Some(S(240)), Some(S(480))]
+        );
+        let after = RateHeaders {
+            retry_after: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(rate_limit_retry_wait(429, "", &after, now, 3), Some(S(7)));
+        let reset = RateHeaders {
+            remaining: Some(0),
+            reset: Some(1_030),
+            ..Default::default()
+        };
+        assert_eq!(rate_limit_retry_wait(403, "", &reset, now, 3), Some(S(31)));
+        assert_eq!(rate_limit_retry_wait(404, "", &none, now, 3), None);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Unpacking an artifact zip safely, and reading its JSON files into dotted fields.
 //!
 //! Nothing an archive says is trusted: names are checked (no `..`, no absolute paths, no drive
-//! prefixes, no NUL), symbolic links are refused, the entry count and the bytes *actually
+//! prefixes, no NUL or other control characters), symbolic links are refused, the entry count and the bytes *actually
 //! read* are bounded per file and in total (declared sizes may lie), and files are created new
 //! inside a fresh directory, so nothing outside it is touched. On any error the directory is
-//! removed again.
+//! removed again. Reading the JSON fields is bounded too: the flattened fields (whose keys
+//! repeat every parent key) and the warnings have budgets, so a small file cannot expand into
+//! gigabytes of keys or millions of log lines.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -18,6 +20,9 @@ pub enum UnzipError {
     NotZip(#[source] zip::result::ZipError),
     #[error("entry {0:?} points outside the target directory")]
     Escapes(String),
+    /// Names end up in paths, warnings and logs; a line break there could forge log lines.
+    #[error("entry {0:?} has control characters in its name")]
+    ControlCharacters(String),
     #[error("entry {0:?} is a symbolic link")]
     Symlink(String),
     #[error("the archive has more than {0} entries")]
@@ -43,6 +48,9 @@ pub fn safe_relative_path(name: &str) -> Result<PathBuf, UnzipError> {
     let escapes = || UnzipError::Escapes(name.to_owned());
     if name.is_empty() || name.contains('\0') || name.starts_with(['/', '\\']) {
         return Err(escapes());
+    }
+    if name.chars().any(char::is_control) {
+        return Err(UnzipError::ControlCharacters(name.to_owned()));
     }
     let mut path = PathBuf::new();
     for part in name.split(['/', '\\']) {
@@ -151,33 +159,59 @@ fn copy_bounded(
 /// Flatten a JSON value into dotted keys: objects nest (`build.sha`), scalars become text,
 /// arrays stay JSON text, `null` becomes the empty string.
 pub fn flatten_json(value: &serde_json::Value) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    flatten_into("", value, &mut out);
-    out
+    flatten_json_bounded(value, usize::MAX).unwrap_or_default()
 }
 
-fn flatten_into(prefix: &str, value: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+/// [`flatten_json`], or `None` as soon as the keys and values together pass `budget` bytes.
+/// Every key repeats its parents' keys, so a 1 MB file of one long key holding many short ones
+/// would otherwise flatten into tens of gigabytes.
+pub fn flatten_json_bounded(
+    value: &serde_json::Value,
+    budget: usize,
+) -> Option<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    let mut left = budget;
+    flatten_into("", value, &mut out, &mut left)?;
+    Some(out)
+}
+
+fn flatten_into(
+    prefix: &str,
+    value: &serde_json::Value,
+    out: &mut BTreeMap<String, String>,
+    left: &mut usize,
+) -> Option<()> {
     use serde_json::Value;
     let text = match value {
         Value::Object(map) => {
             for (key, inner) in map {
+                // Charged when built, leaf or not: building long keys costs time too.
+                *left = left.checked_sub(prefix.len() + 1 + key.len())?;
                 let key = if prefix.is_empty() {
                     key.clone()
                 } else {
                     format!("{prefix}.{key}")
                 };
-                flatten_into(&key, inner, out);
+                flatten_into(&key, inner, out, left)?;
             }
-            return;
+            return Some(());
         }
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         Value::Bool(_) | Value::Number(_) | Value::Array(_) => value.to_string(),
     };
     if !prefix.is_empty() {
+        *left = left.checked_sub(text.len())?;
         out.insert(prefix.to_owned(), text);
     }
+    Some(())
 }
+
+/// At most this many warnings are kept per artifact; the rest are counted in a last one.
+const MAX_WARNINGS: usize = 20;
+
+/// The flattened fields of one artifact may take this many times `max_json` bytes in all.
+const FIELDS_BUDGET_FACTOR: u64 = 16;
 
 /// Read the fields of the `*.json` files among `files` (relative to `dir`), in path order; the
 /// first file to define a key wins and later duplicates are reported as warnings.
@@ -188,6 +222,8 @@ pub fn read_json_fields(
 ) -> (BTreeMap<String, String>, Vec<String>) {
     let mut fields = BTreeMap::new();
     let mut warnings = Vec::new();
+    let mut budget =
+        usize::try_from(max_json.saturating_mul(FIELDS_BUDGET_FACTOR)).unwrap_or(usize::MAX);
     for file in files.iter().filter(|f| {
         f.extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -216,17 +252,44 @@ pub fn read_json_fields(
                 continue;
             }
         };
-        for (key, text) in flatten_json(&value) {
+        let Some(flat) = flatten_json_bounded(&value, budget) else {
+            warnings.push(format!(
+                "{shown}: the artifact's JSON fields exceed {} bytes; it and later files are not read",
+                max_json.saturating_mul(FIELDS_BUDGET_FACTOR)
+            ));
+            break;
+        };
+        let mut repeated = Vec::new();
+        for (key, text) in flat {
+            budget = budget.saturating_sub(key.len() + text.len());
             match fields.entry(key) {
-                std::collections::btree_map::Entry::Occupied(taken) => warnings.push(format!(
-                    "{shown} repeats field `{}`; the first value is kept",
-                    taken.key()
-                )),
+                std::collections::btree_map::Entry::Occupied(taken) => {
+                    repeated.push(taken.key().clone());
+                }
                 std::collections::btree_map::Entry::Vacant(free) => {
                     free.insert(text);
                 }
             }
         }
+        // One warning per file, however many fields it repeats.
+        match repeated.as_slice() {
+            [] => {}
+            // Keys are the archive's text: escaped, so a line break cannot forge a log line.
+            [one] => warnings.push(format!(
+                "{shown} repeats field `{}`; the first value is kept",
+                one.escape_debug()
+            )),
+            [first, rest @ ..] => warnings.push(format!(
+                "{shown} repeats field `{}` and {} more; the first values are kept",
+                first.escape_debug(),
+                rest.len()
+            )),
+        }
+    }
+    if warnings.len() > MAX_WARNINGS {
+        let more = warnings.len() - MAX_WARNINGS;
+        warnings.truncate(MAX_WARNINGS);
+        warnings.push(format!("{more} more warnings about JSON files not shown"));
     }
     (fields, warnings)
 }
@@ -272,6 +335,80 @@ mod tests {
         assert_eq!(flat["tags"], r#"["a","b"]"#);
         assert_eq!(flat["none"], "");
         assert!(flatten_json(&serde_json::json!("bare")).is_empty());
+    }
+
+    #[test]
+    fn control_characters_in_names_are_refused() {
+        for bad in ["a\nb.json", "x\r::error::y", "tab\there", "del\u{7f}"] {
+            assert!(
+                matches!(
+                    safe_relative_path(bad),
+                    Err(UnzipError::ControlCharacters(_))
+                ),
+                "{bad:?} accepted"
+            );
+        }
+        assert!(safe_relative_path("déploiement/ünïcode.json").is_ok());
+    }
+
+    fn write_json(dir: &Path, name: &str, text: &str) -> PathBuf {
+        std::fs::write(dir.join(name), text).expect("write");
+        PathBuf::from(name)
+    }
+
+    #[test]
+    fn one_long_key_over_many_short_ones_does_not_expand_into_gigabytes() {
+        // 512 KiB of key holding 40k leaves: unbounded, ~20 GB of flattened keys.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut leaves = String::new();
+        for i in 0..40_000 {
+            if i > 0 {
+                leaves.push(',');
+            }
+            leaves.push_str(&format!("\"{i:x}\":0"));
+        }
+        let text = format!("{{\"{}\":{{{leaves}}}}}", "k".repeat(512 << 10));
+        assert!(text.len() < 1 << 20);
+        let files = [write_json(dir.path(), "bomb.json", &text)];
+        let (fields, warnings) = read_json_fields(dir.path(), &files, 1 << 20);
+        assert!(fields.is_empty());
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("exceed"), "{warnings:?}");
+        assert!(flatten_json_bounded(&serde_json::json!({"a": {"b": "c"}}), 6).is_some());
+        assert!(flatten_json_bounded(&serde_json::json!({"a": {"b": "c"}}), 5).is_none());
+    }
+
+    #[test]
+    fn repeated_fields_give_one_escaped_warning_per_file_and_warnings_are_capped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let many: serde_json::Map<String, serde_json::Value> = (0..1000)
+            .map(|i| (format!("k{i}"), serde_json::json!(i)))
+            .collect();
+        let text = serde_json::Value::Object(many).to_string();
+        let mut files = vec![write_json(
+            dir.path(),
+            "a.json",
+            r#"{"x\n::error::forged": 1}"#,
+        )];
+        files.push(write_json(
+            dir.path(),
+            "b.json",
+            r#"{"x\n::error::forged": 2}"#,
+        ));
+        for i in 0..40 {
+            files.push(write_json(dir.path(), &format!("c{i:02}.json"), &text));
+        }
+        let (fields, warnings) = read_json_fields(dir.path(), &files, 1 << 20);
+        assert_eq!(fields["x\n::error::forged"], "1");
+        assert_eq!(fields["k999"], "999");
+        assert_eq!(warnings.len(), MAX_WARNINGS + 1, "{warnings:?}");
+        assert!(warnings.iter().all(|w| !w.contains('\n')), "{warnings:?}");
+        assert!(warnings[0].contains("b.json repeats field `x\\n::error::forged`"));
+        assert!(warnings[1].contains("and 999 more"), "{warnings:?}");
+        assert_eq!(
+            warnings[MAX_WARNINGS],
+            "20 more warnings about JSON files not shown"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Logging: `tracing` to stderr only (stdout carries workflow commands and command output),
-//! filtered by `ORCHESTRATE_LOG` / `RUST_LOG`, every line redacted by the shared masker.
+//! filtered by `ORCHESTRATE_LOG` / `RUST_LOG`, every line redacted by the shared masker and
+//! defused: the runner reads workflow commands on stderr too, and log messages quote GitHub.
 
 use std::io::{self, IsTerminal, Write};
 
@@ -7,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::gha::Masker;
+use crate::gha::commands::defuse;
 
 /// The filter when neither variable is set: warnings, and our own progress at info.
 const DEFAULT_FILTER: &str = "warn,orchestrate=info";
@@ -72,8 +74,33 @@ impl Drop for RedactedLine {
         if self.buf.is_empty() {
             return;
         }
-        let text = self.masker.redact(&String::from_utf8_lossy(&self.buf));
+        let text = render(&self.masker, &self.buf);
         // Nowhere to report a failed log write; dropping the line is the only option.
         let _ = io::stderr().lock().write_all(text.as_bytes());
+    }
+}
+
+/// One formatted event as it goes to stderr: redacted, then defused.
+fn render(masker: &Masker, buf: &[u8]) -> String {
+    defuse(&masker.redact(&String::from_utf8_lossy(buf))).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_line_quoting_github_cannot_start_a_workflow_command() {
+        let masker = Masker::new();
+        masker.register("ghp_secret_token");
+        let event =
+            b" WARN run concluded: job `build\n::stop-commands::x` failed (ghp_secret_token)\n";
+        let text = render(&masker, event);
+        assert!(!text.contains("ghp_secret_token"), "{text}");
+        assert!(
+            text.lines().all(|l| !l.trim_start().starts_with("::")),
+            "{text}"
+        );
+        assert!(text.ends_with('\n'));
     }
 }

@@ -121,3 +121,168 @@ async fn a_body_over_the_download_limit_is_cut_off() {
         .expect_err("too large");
     assert!(matches!(err, Error::ArtifactTooLarge { .. }), "{err}");
 }
+
+/// Everything an error could print: its message, every cause, and its `Debug` form.
+fn everything_printed(err: &Error) -> String {
+    let mut text = format!("{err} {err:?}");
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(&format!(" {cause} {cause:?}"));
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_failed_blob_download_does_not_reveal_the_signed_url() {
+    // A port nobody listens on: the blob leg fails to connect.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let gh = fake::start(move |req| {
+        if req.is("GET", "/repos/acme/api/actions/runs/5/artifacts") {
+            return Resp::json(200, listing(""));
+        }
+        if req.is("GET", "/repos/acme/api/actions/artifacts/11/zip") {
+            return Resp::empty(302).header(
+                "location",
+                format!("http://127.0.0.1:{port}/blob/11.zip?sv=1&sig=S3CR3TSIGNATURE"),
+            );
+        }
+        Resp::empty(404)
+    })
+    .await;
+    let github = client(&gh.url);
+    let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = github
+        .download_artifact(
+            &repo(),
+            &artifacts[0],
+            &dir.path().join("x"),
+            &ArtifactLimits::default(),
+        )
+        .await
+        .expect_err("nothing listens there");
+    assert!(matches!(err, Error::Network { .. }), "{err}");
+    let printed = everything_printed(&err);
+    assert!(!printed.contains("S3CR3TSIGNATURE"), "{printed}");
+    assert!(!printed.contains("sig="), "{printed}");
+}
+
+#[tokio::test]
+async fn a_download_retried_after_a_5xx_counts_as_a_retry() {
+    let zip = build_zip(&[Entry::File("a.json", br#"{"v": "1"}"#)]);
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let seen = calls.clone();
+    let gh = fake::start(move |req| {
+        if req.is("GET", "/repos/acme/api/actions/runs/5/artifacts") {
+            return Resp::json(200, listing(""));
+        }
+        if req.is("GET", "/repos/acme/api/actions/artifacts/11/zip") {
+            if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                return Resp::json(502, serde_json::json!({"message": "Server Error"}));
+            }
+            return Resp::empty(302).header("location", "/blob/11.zip?sig=abc");
+        }
+        if req.is("GET", "/blob/11.zip") {
+            return Resp {
+                status: 200,
+                headers: vec![("content-type".into(), "application/zip".into())],
+                body: zip.clone(),
+            };
+        }
+        Resp::empty(404)
+    })
+    .await;
+    let github = client(&gh.url);
+    let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = github
+        .download_artifact(
+            &repo(),
+            &artifacts[0],
+            &dir.path().join("x"),
+            &ArtifactLimits::default(),
+        )
+        .await
+        .expect("second try works");
+    assert_eq!(out.fields["v"], "1");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(github.stats().retries, 1);
+}
+
+/// A storage host that sends `body` in three parts, `gap` apart, to any request.
+async fn trickling_storage(body: Vec<u8>, gap: std::time::Duration) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let header = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/zip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                if socket.write_all(header.as_bytes()).await.is_err() {
+                    return;
+                }
+                for part in body.chunks(body.len().div_ceil(3)) {
+                    tokio::time::sleep(gap).await;
+                    if socket.write_all(part).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_download_slower_than_the_request_timeout_but_never_stalled_completes() {
+    let zip = build_zip(&[Entry::File("a.json", br#"{"v": "2"}"#)]);
+    // Three parts 400 ms apart: 1.2 s in all, each read well within the 1 s timeout.
+    let port = trickling_storage(zip, std::time::Duration::from_millis(400)).await;
+    let gh = fake::start(move |req| {
+        if req.is("GET", "/repos/acme/api/actions/runs/5/artifacts") {
+            return Resp::json(200, listing(""));
+        }
+        if req.is("GET", "/repos/acme/api/actions/artifacts/11/zip") {
+            return Resp::empty(302)
+                .header("location", format!("http://127.0.0.1:{port}/blob.zip"));
+        }
+        Resp::empty(404)
+    })
+    .await;
+    let mut config = orchestrate_github::ClientConfig::new(
+        &gh.url,
+        orchestrate_github::Credentials::Token(orchestrate_github::Secret::new(crate::TOKEN)),
+    );
+    config.request_timeout = std::time::Duration::from_secs(1);
+    config.retry.max_attempts = 1;
+    let github = orchestrate_github::Client::new(config).expect("client");
+    let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = github
+        .download_artifact(
+            &repo(),
+            &artifacts[0],
+            &dir.path().join("x"),
+            &ArtifactLimits::default(),
+        )
+        .await
+        .expect("a steady transfer is not cut off");
+    assert_eq!(out.fields["v"], "2");
+}

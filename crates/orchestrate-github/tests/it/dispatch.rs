@@ -280,3 +280,92 @@ async fn api_version_2026_never_sends_return_run_details() {
     assert_eq!(sent.header("x-github-api-version"), Some("2026-03-10"));
     assert_eq!(sent.header("authorization"), None);
 }
+
+#[tokio::test]
+async fn a_full_ref_is_looked_for_by_its_branch_name() {
+    let sent_id: Arc<Mutex<Option<String>>> = Arc::default();
+    let seen = sent_id.clone();
+    let gh = fake::start(move |req| {
+        if req.is(
+            "POST",
+            "/repos/acme/api/actions/workflows/deploy.yml/dispatches",
+        ) {
+            *seen.lock().expect("lock") = req.body["inputs"]["orchestrate_id"]
+                .as_str()
+                .map(str::to_owned);
+            return Resp::empty(204);
+        }
+        if req.is("GET", "/repos/acme/api/actions/workflows/deploy.yml/runs") {
+            // Like GitHub: `branch` matches `head_branch`, the short name.
+            let runs = if req.path.contains("branch=main&") {
+                let id = seen.lock().expect("lock").clone().unwrap_or_default();
+                vec![run_json(
+                    7,
+                    &format!("deploy [{id}]"),
+                    "queued",
+                    None,
+                    &now(),
+                )]
+            } else {
+                Vec::new()
+            };
+            return Resp::json(
+                200,
+                serde_json::json!({"total_count": runs.len(), "workflow_runs": runs}),
+            );
+        }
+        Resp::empty(404)
+    })
+    .await;
+    let github = client(&gh.url);
+    let dispatched = github
+        .dispatch(&DispatchRequest {
+            git_ref: "refs/heads/main".into(),
+            ..request(true)
+        })
+        .await
+        .expect("dispatch succeeds");
+    assert_eq!(
+        gh.requests()[0].body["ref"],
+        "refs/heads/main",
+        "the ref itself is sent as given"
+    );
+    let correlation = dispatched.correlation.expect("correlation id sent");
+    let run = github
+        .find_dispatched_run(&correlation)
+        .await
+        .expect("lookup works");
+    assert_eq!(run.map(|r| r.id), Some(7));
+}
+
+#[tokio::test]
+async fn a_422_refusing_return_run_details_falls_back_to_correlation() {
+    let gh = fake::start(|req| {
+        if req.is("POST", "/repos/acme/api/actions/workflows/deploy.yml/dispatches") {
+            if req.body.get("return_run_details").is_some() {
+                return Resp::json(
+                    422,
+                    serde_json::json!({"message": "Invalid request.\n\n\"return_run_details\" is not a permitted key.",
+                        "documentation_url": "https://docs.github.com/rest", "status": "422"}),
+                );
+            }
+            return Resp::empty(204);
+        }
+        Resp::empty(404)
+    })
+    .await;
+    let dispatched = client(&gh.url)
+        .dispatch(&request(false))
+        .await
+        .expect("fallback dispatch succeeds");
+    assert!(dispatched.run.is_none());
+    assert!(dispatched.correlation.is_some());
+    let posts: Vec<_> = gh
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert!(posts[1].body.get("return_run_details").is_none());
+    assert!(posts[1].body["inputs"]["orchestrate_id"].is_string());
+}

@@ -241,3 +241,73 @@ async fn the_watcher_reports_a_refusal() {
         other => panic!("expected a failure, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_long_primary_limit_fails_fast_and_stops_sending() {
+    let reset = chrono::Utc::now().timestamp() + 3600;
+    let gh = fake::start(move |_| {
+        Resp::json(
+            403,
+            serde_json::json!({"message": "API rate limit exceeded for installation ID 1."}),
+        )
+        .header("x-ratelimit-limit", "5000")
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-reset", reset.to_string())
+    })
+    .await;
+    let github = client(&gh.url);
+    for _ in 0..3 {
+        let err = github.get_run(&repo(), 3).await.expect_err("rate limited");
+        match err {
+            orchestrate_github::Error::RateLimited { reset_at, .. } => {
+                let at = reset_at.expect("reset known").timestamp();
+                assert!((reset - 5..=reset + 5).contains(&at), "{at} vs {reset}");
+            }
+            other => panic!("expected a rate limit, got {other}"),
+        }
+    }
+    let cancel = github
+        .cancel_run(&repo(), 3)
+        .await
+        .expect_err("rate limited");
+    assert!(
+        matches!(cancel, orchestrate_github::Error::RateLimited { .. }),
+        "{cancel}"
+    );
+    assert_eq!(
+        gh.requests().len(),
+        1,
+        "nothing more is sent while GitHub refuses"
+    );
+}
+
+#[tokio::test]
+async fn a_renamed_repository_is_followed_on_the_same_host_only() {
+    let gh = fake::start(|req| {
+        if req.is("GET", "/repos/acme/api/actions/runs/3") {
+            // GitHub's answer for a renamed repository: where it lives now, absolute.
+            let host = req.header("host").unwrap_or_default().to_owned();
+            return Resp::json(301, serde_json::json!({"message": "Moved Permanently"})).header(
+                "location",
+                format!("http://{host}/repositories/9/actions/runs/3"),
+            );
+        }
+        if req.is("GET", "/repositories/9/actions/runs/3") {
+            return Resp::json(200, run_json(3, "a", "completed", Some("success"), T0));
+        }
+        if req.is("POST", "/repos/acme/api/actions/runs/4/cancel") {
+            return Resp::empty(307).header("location", "http://evil.example.net/cancel");
+        }
+        Resp::empty(404)
+    })
+    .await;
+    let github = client(&gh.url);
+    let run = github.get_run(&repo(), 3).await.expect("followed");
+    assert_eq!(run.id, 3);
+    let err = github.cancel_run(&repo(), 4).await.expect_err("foreign");
+    assert!(
+        matches!(err, orchestrate_github::Error::ForeignHost { .. }),
+        "{err}"
+    );
+    assert_eq!(gh.requests().len(), 3, "nothing was sent to the other host");
+}

@@ -122,3 +122,93 @@ fn a_non_empty_target_is_refused() {
     assert!(matches!(err, UnzipError::NotEmpty(_)));
     assert!(dir.path().join("existing").exists());
 }
+
+#[test]
+fn names_with_line_breaks_or_backslash_tricks_are_refused() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "newline",
+            build_zip(&[Entry::File("a\n::error::forged.json", b"{}")]),
+        ),
+        ("carriage return", build_zip(&[Entry::File("a\rb", b"x")])),
+        (
+            "backslash slip",
+            build_zip(&[Entry::File("..\\..\\evil", b"x")]),
+        ),
+        (
+            "unc",
+            build_zip(&[Entry::File("\\\\server\\share\\x", b"x")]),
+        ),
+        (
+            "drive backslash",
+            build_zip(&[Entry::File("C:\\evil", b"x")]),
+        ),
+    ];
+    for (what, zip) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dest = dir.path().join("out");
+        let err = extract(&zip, &dest, &small()).expect_err(what);
+        assert!(
+            matches!(
+                err,
+                UnzipError::Escapes(_) | UnzipError::ControlCharacters(_)
+            ),
+            "{what}: {err:?}"
+        );
+        assert!(!err.to_string().contains('\n'), "{what}: {err}");
+        assert!(!dest.exists(), "{what}: partial output removed");
+    }
+}
+
+#[test]
+fn two_entries_for_one_path_are_refused_not_overwritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dest = dir.path().join("out");
+    let zip = build_zip(&[
+        Entry::File("build-info.json", br#"{"image":"good"}"#),
+        Entry::File("./build-info.json", br#"{"image":"evil"}"#),
+    ]);
+    let err = extract(&zip, &dest, &small()).expect_err("duplicate");
+    assert!(matches!(err, UnzipError::Io(..)), "{err:?}");
+    assert!(!dest.exists());
+}
+
+/// Rewrites every declared uncompressed size of a one-entry zip (local header and central
+/// directory) to `size`: an archive whose headers lie.
+fn lie_about_size(mut zip: Vec<u8>, size: u32) -> Vec<u8> {
+    let find = |zip: &[u8], sig: &[u8; 4]| {
+        zip.windows(4)
+            .position(|w| w == sig)
+            .expect("signature present")
+    };
+    let local = find(&zip, b"PK\x03\x04");
+    zip[local + 22..local + 26].copy_from_slice(&size.to_le_bytes());
+    let central = find(&zip, b"PK\x01\x02");
+    zip[central + 24..central + 28].copy_from_slice(&size.to_le_bytes());
+    zip
+}
+
+#[test]
+fn a_bomb_that_lies_in_its_headers_is_stopped_by_the_bytes_read() {
+    let honest = build_zip(&[Entry::File("zeros", &vec![0u8; 4 << 20])]);
+    let zip = lie_about_size(honest, 10);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dest = dir.path().join("out");
+    let limits = ArtifactLimits {
+        max_file: 1 << 20,
+        max_total: 1 << 20,
+        ..small()
+    };
+    let err = extract(&zip, &dest, &limits).expect_err("bomb");
+    assert!(
+        matches!(
+            err,
+            UnzipError::FileTooLarge { .. }
+                | UnzipError::TotalTooLarge(_)
+                | UnzipError::Entry { .. }
+                | UnzipError::NotZip(_)
+        ),
+        "{err:?}"
+    );
+    assert!(!dest.exists(), "partial output removed");
+}

@@ -3,7 +3,7 @@
 //! outputs and the job summary. Bad input is reported as `::error` annotations and on stderr,
 //! exit 2, before anything is dispatched.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::Context as _;
@@ -18,7 +18,7 @@ use crate::gha::{self, Level, Location, OutputWriter, SummaryWriter};
 use crate::preview::Preview;
 use crate::settings::event::{EventInputs, supports_fallback};
 use crate::settings::raw::ActionInputs;
-use crate::settings::{Problems, Purpose, RawSettings, Settings, planfile};
+use crate::settings::{Origin, Problems, Purpose, RawSettings, Settings, planfile};
 
 pub fn run(env: &Env, io: &mut Io) -> Result<(), Failure> {
     // Masks go out before anything else is printed or logged.
@@ -67,6 +67,7 @@ fn prepare(env: &Env, io: &mut Io) -> Result<(Settings, Preview), Failure> {
     let gh = env.github();
     let event = read_event(&gh)?;
     let raw = RawSettings::from_action(inputs, event, env);
+    check_event_plan(&raw)?;
     let (path, label) = plan_path(&raw, &gh);
     let file = planfile::read(&path, &label)?;
     mask_channel_secrets(&file.loaded.plan, env, io)?;
@@ -109,6 +110,34 @@ fn read_event(gh: &GithubContext) -> Result<Option<EventInputs>, Failure> {
         );
         problems.into()
     })
+}
+
+/// A plan path taken from the dispatch event is whoever sent the event's choice: it must stay
+/// inside the workspace, or `/proc/self/environ` would be read and quoted in the plan errors.
+fn check_event_plan(raw: &RawSettings) -> Result<(), Problems> {
+    let Some(plan) = &raw.plan else {
+        return Ok(());
+    };
+    if !matches!(plan.origin, Origin::Event { .. }) {
+        return Ok(());
+    }
+    let inside = Path::new(&plan.text)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if inside {
+        return Ok(());
+    }
+    let mut problems = Problems::new();
+    problems.input(
+        &plan.label(),
+        format!(
+            "{} must be a relative path inside the workspace, got `{}`",
+            plan.label(),
+            plan.text
+        ),
+        "an event may only name a plan in the repository; set the `plan` input in the workflow for any other path",
+    );
+    Err(problems)
 }
 
 /// The plan path as given (for messages) and resolved against the workspace.
@@ -200,4 +229,48 @@ pub(super) fn write_summary(gh: &GithubContext, io: &Io, markdown: &str) -> Resu
         tracing::warn!("the job summary was truncated to stay under GitHub's 1 MiB limit");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Given;
+
+    fn from_event(path: &str) -> RawSettings {
+        RawSettings {
+            plan: Some(Given {
+                input: "plan",
+                text: path.to_owned(),
+                origin: Origin::Event {
+                    event: "repository_dispatch".to_owned(),
+                    key: "plan".to_owned(),
+                },
+            }),
+            ..RawSettings::default()
+        }
+    }
+
+    #[test]
+    fn an_event_cannot_point_the_plan_outside_the_workspace() {
+        for bad in [
+            "/proc/self/environ",
+            "../../etc/passwd",
+            "plans/../../x.yml",
+        ] {
+            let problems = check_event_plan(&from_event(bad)).expect_err(bad);
+            assert!(
+                problems
+                    .render()
+                    .contains("relative path inside the workspace"),
+                "{bad}"
+            );
+        }
+        assert!(check_event_plan(&from_event("./.github/release.yml")).is_ok());
+        // The workflow's own `plan` input is trusted as written.
+        let input = RawSettings {
+            plan: Some(Given::input("plan", "/abs/plan.yml")),
+            ..RawSettings::default()
+        };
+        assert!(check_event_plan(&input).is_ok());
+    }
 }

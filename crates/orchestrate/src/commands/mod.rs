@@ -48,9 +48,12 @@ impl Io {
         Ok(())
     }
 
-    /// Text to stderr, redacted.
+    /// Text to stderr, redacted and defused (the runner reads workflow commands on stderr too,
+    /// and errors quote GitHub's messages and the inputs).
     pub fn eprint(&mut self, text: &str) -> io::Result<()> {
-        self.err.write_all(self.masker.redact(text).as_bytes())?;
+        let redacted = self.masker.redact(text);
+        self.err
+            .write_all(crate::gha::commands::defuse(&redacted).as_bytes())?;
         self.err.flush()
     }
 }

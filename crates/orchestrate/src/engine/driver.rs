@@ -240,6 +240,7 @@ impl<'a> Driver<'a> {
                 _ = tokio::signal::ctrl_c(), if !interrupted => {
                     interrupted = true;
                     self.note(None, "interrupted: cancelling the release".into());
+                    self.end_bake();
                     self.queue.push_back(Event::Abort { now: self.now() });
                 }
             }
@@ -269,13 +270,18 @@ impl<'a> Driver<'a> {
     }
 
     fn next_deadline(&self) -> Option<Duration> {
-        let services = self.svcs.iter().filter_map(|(name, svc)| {
-            let flying = self.scheduler.state(name).is_some_and(|s| {
-                s.in_flight() && s != orchestrate_core::dag::ServiceState::Cancelling
-            });
-            svc.deadline.filter(|_| flying)
-        });
+        let services = self
+            .svcs
+            .iter()
+            .filter_map(|(name, svc)| svc.deadline.filter(|_| self.racing_its_limit(name)));
         services.chain(self.release_deadline).min()
+    }
+
+    /// In flight and not being cancelled already: its own `timeout` still applies.
+    fn racing_its_limit(&self, name: &str) -> bool {
+        self.scheduler.state(name).is_some_and(|s| {
+            s.in_flight() && s != orchestrate_core::dag::ServiceState::Cancelling
+        })
     }
 
     fn on_deadlines(&mut self) {
@@ -291,12 +297,16 @@ impl<'a> Driver<'a> {
                     humantime::format_duration(self.release.settings.timeout.unwrap_or(limit))
                 ),
             );
+            // A stop ends the bake: a canary check failing after it must not fail a service
+            // that is being rolled back (the scheduler no longer bakes either).
+            self.end_bake();
             self.queue.push_back(Event::ReleaseTimeout { now });
         }
+        // Only a service still under way can time out; one that settled keeps its verdict.
         let expired: Vec<String> = self
             .svcs
             .iter()
-            .filter(|(_, s)| s.deadline.is_some_and(|d| now >= d))
+            .filter(|(n, s)| s.deadline.is_some_and(|d| now >= d) && self.racing_its_limit(n))
             .map(|(n, _)| n.clone())
             .collect();
         for name in expired {
@@ -468,16 +478,25 @@ impl<'a> Driver<'a> {
         let Some(svc) = self.svcs.get_mut(name) else {
             return;
         };
-        if let Some(task) = svc.task.take() {
+        let checking = svc.run.as_ref().is_some_and(RunSummary::succeeded);
+        let dispatching = svc.dispatched.is_none()
+            && svc.dispatched_at.is_some()
+            && svc.failure.is_none()
+            && !checking;
+        // The dispatch task is left to answer: aborted, it would never report (the service
+        // would stay cancelling forever) and a run it may have created would go uncancelled.
+        if !dispatching && let Some(task) = svc.task.take() {
             task.abort();
         }
-        let checking = svc.run.as_ref().is_some_and(RunSummary::succeeded);
         match (&svc.dispatched, checking) {
             // The run is done; only the health gate was going: stopping it is the cancel.
-            (_, true) => self.queue.push_back(Event::Cancelled {
-                service: name.to_owned(),
-                now,
-            }),
+            (_, true) => {
+                svc.settled_at.get_or_insert(now);
+                self.queue.push_back(Event::Cancelled {
+                    service: name.to_owned(),
+                    now,
+                });
+            }
             (Some(dispatched), false) => {
                 let handle = tokio::spawn(tasks::cancel(
                     self.ctx.clone(),
@@ -487,13 +506,14 @@ impl<'a> Driver<'a> {
                 svc.task = Some(handle.abort_handle());
             }
             // Dispatch in flight: cancel once it answers.
-            (None, false) if svc.dispatched_at.is_some() && svc.failure.is_none() => {
-                svc.cancel_pending = true
+            (None, false) if dispatching => svc.cancel_pending = true,
+            (None, false) => {
+                svc.settled_at.get_or_insert(now);
+                self.queue.push_back(Event::Cancelled {
+                    service: name.to_owned(),
+                    now,
+                });
             }
-            (None, false) => self.queue.push_back(Event::Cancelled {
-                service: name.to_owned(),
-                now,
-            }),
         }
         self.note(Some(name), "cancelling".into());
     }

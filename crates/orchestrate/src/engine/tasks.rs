@@ -266,6 +266,12 @@ async fn record_deployment(ctx: &Ctx, service: &Service, run: &RunSummary, d: &D
             return;
         }
     };
+    // Told before anything else is awaited: a cancel aborts this task at its next await, and
+    // the driver can only close (`finish`) a deployment whose id it knows.
+    let _ = ctx.tx.send(Msg::DeploymentCreated {
+        service: service.name.clone(),
+        id,
+    });
     let status = DeploymentStatusUpdate {
         state: DeploymentState::InProgress,
         log_url: Some(run.html_url.clone()),
@@ -279,10 +285,6 @@ async fn record_deployment(ctx: &Ctx, service: &Service, run: &RunSummary, d: &D
     {
         tracing::warn!(service = %service.name, error = %e, "could not set the deployment status");
     }
-    let _ = ctx.tx.send(Msg::DeploymentCreated {
-        service: service.name.clone(),
-        id,
-    });
 }
 
 async fn failure_of(

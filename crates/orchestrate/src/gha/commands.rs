@@ -3,6 +3,7 @@
 //! Formatting is pure; [`Workflow`] is the sink and redacts secrets from everything but the
 //! masks themselves.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::mask::Masker;
@@ -17,6 +18,34 @@ pub fn escape_data(s: &str) -> String {
 /// Escapes a property value (toolkit `escapeProperty`).
 pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Breaks the lines of plain text that the runner would run as workflow commands. The runner
+/// reads stdout and stderr, splits lines at `\n` and `\r`, runs a line whose text (after
+/// leading whitespace) starts with `::`, and the legacy form `##[cmd]` anywhere in a line. A
+/// job name, GitHub message or archive name holding `\n::stop-commands::x` or
+/// `##[add-mask]…` must stay text: a zero-width space goes between the two characters, so the
+/// line reads the same and no longer parses.
+pub fn defuse(text: &str) -> Cow<'_, str> {
+    const ZWSP: char = '\u{200B}';
+    let starts_command = |line: &str| line.trim_start().starts_with("::");
+    if !text.contains("##[") && !text.split(['\n', '\r']).any(starts_command) {
+        return Cow::Borrowed(text);
+    }
+    let legacy = format!("##{ZWSP}[");
+    let mut out = String::with_capacity(text.len() + 8);
+    for line in text.split_inclusive(['\n', '\r']) {
+        let body = line.trim_start();
+        if starts_command(line) {
+            out.push_str(&line[..line.len() - body.len()]);
+            out.push(':');
+            out.push(ZWSP);
+            out.push_str(&body[1..].replace("##[", &legacy));
+        } else {
+            out.push_str(&line.replace("##[", &legacy));
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// `::name k=v,k=v::message`, properties with empty values left out like the toolkit does.
@@ -123,9 +152,16 @@ impl<W: Write> Workflow<W> {
         self.command(level.command(), &props, message)
     }
 
-    /// A plain line of text (not a command), redacted.
+    /// A plain line of text (not a command), redacted. In Actions it is also defused, so text
+    /// from GitHub or an archive cannot run a workflow command; outside, stdout is data (`plan
+    /// --format json`) and stays exact.
     pub fn line(&mut self, text: &str) -> io::Result<()> {
-        writeln!(self.out, "{}", self.masker.redact(text))
+        let redacted = self.masker.redact(text);
+        if self.announce_masks {
+            writeln!(self.out, "{}", defuse(&redacted))
+        } else {
+            writeln!(self.out, "{redacted}")
+        }
     }
 
     fn command(
@@ -240,6 +276,29 @@ mod tests {
         );
         let masked = parse_command(lines[0]).expect("parses").message;
         assert_eq!(masked, "ghp_secret%1");
+    }
+
+    #[test]
+    fn text_cannot_smuggle_workflow_commands() {
+        let hostile = "deploy (job `x\n  ::stop-commands::pwn`)\r::error::forged\nok ##[add-mask]y";
+        let out = written(|w| w.line(hostile));
+        for line in out.split(['\n', '\r']) {
+            assert!(
+                parse_command(line).is_none(),
+                "{line:?} parses as a command"
+            );
+            assert!(!line.contains("##["), "{line:?}");
+            assert!(!line.trim_start().starts_with("::"), "{line:?}");
+        }
+        assert_eq!(out.replace('\u{200B}', ""), format!("{hostile}\n"));
+        assert!(matches!(defuse("plain :: text ## [x]"), Cow::Borrowed(_)));
+        // Outside Actions stdout is data and stays byte for byte.
+        let mut wf = Workflow::new(Vec::new(), Masker::new(), false);
+        wf.line("::x::y").expect("vec");
+        assert_eq!(
+            String::from_utf8(wf.into_inner()).expect("utf-8"),
+            "::x::y\n"
+        );
     }
 
     #[test]

@@ -62,13 +62,21 @@ impl Masker {
 
 /// The pieces of a secret worth masking: the trimmed value when it is one line, else every
 /// non-blank trimmed line. Blank secrets give nothing (the runner warns on an empty mask).
+/// A URL (a webhook) also gives the forms it is printed in without its host: see
+/// [`url_fragments`].
 fn fragments(secret: &str) -> Vec<String> {
     let trimmed = secret.trim();
     if trimmed.is_empty() {
         return Vec::new();
     }
     if !trimmed.contains(['\n', '\r']) {
-        return vec![trimmed.to_owned()];
+        let mut out = vec![trimmed.to_owned()];
+        for extra in url_fragments(trimmed) {
+            if !out.contains(&extra) {
+                out.push(extra);
+            }
+        }
+        return out;
     }
     trimmed
         .split(['\n', '\r'])
@@ -76,6 +84,62 @@ fn fragments(secret: &str) -> Vec<String> {
         .filter(|line| !line.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// A path shorter than this (`/`, `/hook`) is not secret on its own and would only blank out
+/// ordinary log text.
+const MIN_URL_PART: usize = 8;
+
+/// For a secret `http(s)` URL: the URL as the `url` crate prints it (lower-cased host, default
+/// port dropped, characters percent-encoded), its path and query (what a server quotes in a
+/// `Cannot POST /services/T0/B0/xyz` refusal, or a log line that prints the host apart), that
+/// part percent-decoded, and the password in its user info.
+fn url_fragments(secret: &str) -> Vec<String> {
+    let Ok(url) = reqwest::Url::parse(secret) else {
+        return Vec::new();
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Vec::new();
+    }
+    let mut out = vec![url.as_str().to_owned()];
+    let mut tail = url.path().to_owned();
+    if let Some(query) = url.query() {
+        tail.push('?');
+        tail.push_str(query);
+    }
+    if let Ok(decoded) = urlencoding_decode(&tail) {
+        out.push(decoded);
+    }
+    out.push(tail);
+    if let Some(password) = url.password() {
+        out.push(password.to_owned());
+    }
+    out.retain(|part| part.trim().len() >= MIN_URL_PART && part != secret);
+    out
+}
+
+/// `%XX` sequences decoded; `Err` when the result is not UTF-8.
+fn urlencoding_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out)
 }
 
 #[cfg(test)]
@@ -115,6 +179,33 @@ mod tests {
         assert_eq!(masker.register(" tok "), ["tok"]);
         assert!(masker.register("tok").is_empty());
         assert_eq!(masker.redact("tok"), REDACTED);
+    }
+
+    #[test]
+    fn a_webhook_url_is_masked_even_when_printed_without_its_host() {
+        let masker = Masker::new();
+        let url = "HTTPS://Hooks.Example.com:443/services/T0/B0/s3cr%65t?token=abc";
+        let fresh = masker.register(url);
+        assert_eq!(fresh[0], url);
+        // A server's 404 page quotes the path; `url` prints the normalised form.
+        for printed in [
+            "Cannot POST /services/T0/B0/s3cr%65t?token=abc",
+            "Cannot POST /services/T0/B0/s3cret?token=abc",
+            "request to https://hooks.example.com/services/T0/B0/s3cr%65t?token=abc failed",
+        ] {
+            let redacted = masker.redact(printed);
+            assert!(!redacted.contains("s3cr"), "{printed} -> {redacted}");
+        }
+        // A short path alone is not secret and stays readable.
+        let other = Masker::new();
+        assert_eq!(
+            other.register("https://example.com/hook"),
+            ["https://example.com/hook"]
+        );
+        assert_eq!(other.redact("POST /hook"), "POST /hook");
+        let creds = Masker::new();
+        creds.register("https://user:hunter2hunter2@smtp.example.com/");
+        assert_eq!(creds.redact("password hunter2hunter2"), "password ***");
     }
 
     #[test]

@@ -244,13 +244,15 @@ pub fn auth(raw: &RawSettings, required: bool, problems: &mut Problems) -> Optio
                 private_key: Secret::new(key.text.clone()),
             }),
             Err(_) => {
+                // The usual mistake is the two inputs swapped: never echo a private key.
+                let got = if id.text.len() <= 20 && !id.text.contains(['\n', '\r']) {
+                    format!("`{}`", id.text)
+                } else {
+                    "a longer text (not shown: it may be the private key)".to_owned()
+                };
                 problems.input(
                     &location(id),
-                    format!(
-                        "{} must be the App's numeric id, got `{}`",
-                        id.label(),
-                        id.text
-                    ),
+                    format!("{} must be the App's numeric id, got {got}", id.label()),
                     "find it on the App's settings page (\"App ID\")",
                 );
                 None

@@ -256,3 +256,30 @@ fn a_real_release_needs_credentials_and_complete_app_settings() {
     assert!(matches!(settings.auth, Some(Auth::App { app_id: 123, .. })));
     assert_eq!(settings.secrets(), ["-----BEGIN-----\nk\n-----END-----"]);
 }
+
+#[test]
+fn swapped_app_inputs_never_echo_the_private_key() {
+    let key =
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END RSA PRIVATE KEY-----";
+    let vars = [
+        (env::INPUT_TARGET_ENVIRONMENT, "staging"),
+        (env::INPUT_VERSIONS, "backend: 1.2.0"),
+        (env::INPUT_APP_ID, key),
+        (env::INPUT_APP_PRIVATE_KEY, "123"),
+    ];
+    let text = Settings::validate(&action_raw(&vars, None), &plan_file(), Purpose::Release)
+        .expect_err("swapped")
+        .render();
+    assert!(text.contains("must be the App's numeric id"), "{text}");
+    assert!(!text.contains("secretkeymaterial"), "{text}");
+    let vars = [
+        (env::INPUT_TARGET_ENVIRONMENT, "staging"),
+        (env::INPUT_VERSIONS, "backend: 1.2.0"),
+        (env::INPUT_APP_ID, "12x"),
+        (env::INPUT_APP_PRIVATE_KEY, key),
+    ];
+    let text = Settings::validate(&action_raw(&vars, None), &plan_file(), Purpose::Release)
+        .expect_err("not a number")
+        .render();
+    assert!(text.contains("got `12x`"), "{text}");
+}

@@ -4,7 +4,9 @@
 mod action;
 mod cli;
 mod emulator_cmd;
+mod engine_edges;
 mod engine_github;
+mod fifty;
 mod lock;
 mod notify_e2e;
 mod progress;

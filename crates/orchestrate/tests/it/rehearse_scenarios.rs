@@ -226,3 +226,43 @@ fn a_flaky_api_is_retried_and_the_release_succeeds() {
     assert_eq!(report["status"], "succeeded");
     assert!(report["api"]["requests"].as_u64().is_some_and(|n| n > 0));
 }
+
+#[test]
+fn a_release_timeout_during_the_bake_ends_the_canary_watch() {
+    // Built-in speed (120x): the 7m limit lands during web's bake, before web degrades; the
+    // bake's health watch must stop there, not fail web while it is being rolled back.
+    let out = run(
+        &[
+            "rehearse",
+            reference_plan(),
+            "--scenario",
+            "canary-degrades",
+            "--timeout",
+            "7m",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let report: Value = serde_json::from_str(out.stdout.trim()).expect("report JSON");
+    let timeline = report["timeline"].as_array().expect("timeline");
+    let limit = timeline
+        .iter()
+        .position(|e| e["what"].as_str().is_some_and(|w| w.contains("time limit")))
+        .expect("the limit passed");
+    assert!(when(&report, "web", "verified") < limit, "the bake was on");
+    assert_eq!(outcome(&report, "web"), "rolled_back");
+    let web = report["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["name"] == "web")
+        .expect("web");
+    assert!(web["failure"].is_null(), "{web}");
+    assert!(
+        !out.stderr.contains("unhealthy during the bake"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,233 @@
+//! Edges of the release engine that once went wrong: a failure while another service's
+//! dispatch is still in flight, a service's own `timeout` after it already finished, and a
+//! cancel that lands while a service's deployment is being recorded.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use orchestrate_emulator::{
+    Behaviour, DEFAULT_TOKEN, Emulator, EmulatorConfig, Fault, RepoSpec, Scenario, ScriptedFault,
+    WorkflowSpec,
+};
+use serde_json::Value;
+
+use crate::engine_github::workspace_with;
+use crate::support::Output;
+
+/// Runs `orchestrate args…` in `dir`, killing it when it has not ended after `limit`.
+fn run_bounded(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orchestrate"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let started = Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("killed");
+            panic!(
+                "hung: still running after {limit:?}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("ended");
+    Output {
+        code: out.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// `orchestrate rehearse plan.yml --scenario scenario.yml --format json`; exit and report.
+fn rehearse(plan: &str, scenario: &str) -> (Output, Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("plan.yml"), plan).expect("plan");
+    std::fs::write(dir.path().join("scenario.yml"), scenario).expect("scenario");
+    let args = [
+        "rehearse",
+        "plan.yml",
+        "--scenario",
+        "scenario.yml",
+        "--format",
+        "json",
+    ];
+    let out = run_bounded(dir.path(), &args, &[], Duration::from_secs(60));
+    let report = serde_json::from_str(out.stdout.trim())
+        .unwrap_or_else(|e| panic!("report JSON: {e}\n{out:?}"));
+    (out, report)
+}
+
+fn service<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+fn timeline_of(report: &Value, name: &str) -> Vec<String> {
+    report["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|e| e["service"] == name)
+        .filter_map(|e| e["what"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn a_failure_while_another_dispatch_is_in_flight_cancels_it_once_dispatched() {
+    // `a` fails as it is dispatched (its template needs `versions.c`, which is neither in the
+    // release nor deployed); `b`, dispatched in the same wave, is then cancelled while its
+    // dispatch request is still under way. The release must still end.
+    let plan = r#"version: 1
+name: race
+strategy: parallel
+environments: { staging: {} }
+services:
+  a: { repo: acme/a, workflow: deploy.yml, inputs: { version: "{{ version }}", other: "{{ versions.c }}" } }
+  b: { repo: acme/b, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
+  c: { repo: acme/c, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
+"#;
+    let scenario = r#"speed: 60
+release: { environment: staging, versions: { a: 1.0.0, b: 1.0.0 } }
+repos:
+  - name: acme/a
+    workflows: [{ file: deploy.yml, inputs: { version: { required: true }, other: {} } }]
+  - name: acme/b
+    workflows:
+      - file: deploy.yml
+        inputs: { version: { required: true } }
+        behaviour: { queued: 5s, in_progress: 10m }
+  - name: acme/c
+    workflows: [{ file: deploy.yml, inputs: { version: { required: true } } }]
+"#;
+    let (out, report) = rehearse(plan, scenario);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(service(&report, "a")["outcome"], "failed");
+    assert_eq!(service(&report, "b")["outcome"], "cancelled", "{report}");
+    assert!(
+        timeline_of(&report, "b").iter().any(|w| w == "cancelled"),
+        "b's run was cancelled once its dispatch answered: {:?}",
+        timeline_of(&report, "b")
+    );
+}
+
+#[test]
+fn a_service_that_finished_within_its_timeout_is_not_reported_timed_out_later() {
+    let plan = r#"version: 1
+name: limits
+strategy: parallel
+environments: { staging: {} }
+services:
+  a: { repo: acme/a, workflow: deploy.yml, timeout: 2m, inputs: { version: "{{ version }}" } }
+  b: { repo: acme/b, workflow: deploy.yml, timeout: 5m, inputs: { version: "{{ version }}" } }
+"#;
+    let scenario = r#"speed: 120
+release: { environment: staging, versions: { a: 1.0.0, b: 1.0.0 } }
+repos:
+  - name: acme/a
+    workflows:
+      - file: deploy.yml
+        inputs: { version: { required: true } }
+        behaviour: { queued: 5s, in_progress: 30s }
+  - name: acme/b
+    workflows:
+      - file: deploy.yml
+        inputs: { version: { required: true } }
+        behaviour: { queued: 5s, in_progress: 20m }
+"#;
+    let (out, report) = rehearse(plan, scenario);
+    assert_eq!(out.code, 4, "b's own timeout: {}", out.stderr);
+    assert_eq!(service(&report, "b")["outcome"], "timed_out");
+    let a = service(&report, "a");
+    assert!(
+        a["failure"].is_null(),
+        "a finished in 35s of its 2m: {a}"
+    );
+    let a_timeline = timeline_of(&report, "a");
+    assert!(
+        a_timeline.iter().any(|w| w == "run succeeded")
+            && !a_timeline.iter().any(|w| w.starts_with("timed out")),
+        "{a_timeline:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_recorded_just_before_a_cancel_still_gets_its_final_status() {
+    // b's run is known and its deployment created; setting its `in_progress` status is held
+    // up (rate limited) when a fails and b is cancelled.
+    let a = WorkflowSpec::new("deploy.yml").input("version", true).behaviour(
+        Behaviour::timed(Duration::from_secs(1), Duration::from_secs(25), "failure"),
+    );
+    let b = WorkflowSpec::new("deploy.yml").input("version", true).behaviour(
+        Behaviour::timed(Duration::from_secs(1), Duration::from_secs(600), "success"),
+    );
+    let scenario = Scenario::builder()
+        .repo(RepoSpec::new("acme/a").workflow(a))
+        .repo(RepoSpec::new("acme/b").workflow(b))
+        .repo(RepoSpec::new("acme/release"));
+    let emu = Emulator::start(EmulatorConfig {
+        time_factor: Some(10.0),
+        ..EmulatorConfig::new(scenario)
+    })
+    .await
+    .expect("emulator starts");
+    emu.inject(ScriptedFault::new(
+        Some("POST"),
+        "/repos/acme/b/deployments/",
+        Fault::SecondaryLimit {
+            status: 429,
+            retry_after: 6,
+        },
+    ));
+    let plan = r#"version: 1
+name: statuses
+strategy: parallel
+environments: { staging: {} }
+services:
+  a: { repo: acme/a, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
+  b: { repo: acme/b, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
+"#;
+    let dir = workspace_with(&emu, plan);
+    let url = emu.base_url().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        let args = [
+            "run",
+            "--env",
+            "staging",
+            "--versions",
+            "{a: 1.0.0, b: 1.0.0}",
+        ];
+        let env = [
+            ("GITHUB_API_URL", url.as_str()),
+            ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN),
+            ("GITHUB_REPOSITORY", "acme/release"),
+        ];
+        run_bounded(dir.path(), &args, &env, Duration::from_secs(90))
+    })
+    .await
+    .expect("ran");
+    assert_eq!(out.code, 1, "{out:?}");
+    let states: BTreeMap<u64, Option<String>> = emu
+        .deployments("acme/b")
+        .iter()
+        .filter(|d| d.task == "deploy")
+        .map(|d| (d.id, d.latest_state().map(str::to_owned)))
+        .collect();
+    assert_eq!(states.len(), 1, "b's deployment was recorded: {states:?}");
+    assert!(
+        states.values().all(|s| s.as_deref() == Some("failure")),
+        "closed as failed, not left without a final status: {states:?}"
+    );
+}
