@@ -5,8 +5,9 @@ use serde_json::{Map, Value, json};
 
 use super::{RunReport, ser};
 
-/// Outputs larger than this are cut down (the runner allows 1 MB per job in total).
-pub const REPORT_OUTPUT_LIMIT: usize = 512 * 1024;
+/// The runner allows 1 MB of outputs per job, counted in UTF-16 code units; the `report`
+/// output keeps to under a third of that so the other outputs (and other steps) still fit.
+pub const REPORT_OUTPUT_LIMIT: usize = 300 * 1024;
 
 pub fn render(report: &RunReport) -> Vec<(&'static str, String)> {
     let failed: Vec<&str> = report.failed_services().map(|s| s.name.as_str()).collect();
@@ -43,14 +44,41 @@ pub fn runs(report: &RunReport) -> Value {
     Value::Object(map)
 }
 
-/// The whole report as compact JSON; the timeline is dropped first if it is too large.
+/// The whole report as compact JSON, within [`REPORT_OUTPUT_LIMIT`] UTF-16 units: the timeline
+/// goes first, then the per-service failure messages; if it is still too large, a stub that
+/// says so and keeps the verdict.
 pub fn report_json(report: &RunReport) -> String {
-    let full = serde_json::to_string(report)
-        .unwrap_or_else(|e| json!({"error": e.to_string()}).to_string());
-    if full.len() <= REPORT_OUTPUT_LIMIT {
+    let fits = |json: &str| json.encode_utf16().count() <= REPORT_OUTPUT_LIMIT;
+    let full = to_json(report);
+    if fits(&full) {
         return full;
     }
     let mut slim = report.clone();
     slim.timeline.clear();
-    serde_json::to_string(&slim).unwrap_or_default()
+    let without_timeline = to_json(&slim);
+    if fits(&without_timeline) {
+        return without_timeline;
+    }
+    for service in &mut slim.services {
+        if let Some(failure) = service.failure.as_mut() {
+            failure.message.clear();
+        }
+    }
+    let slimmer = to_json(&slim);
+    if fits(&slimmer) {
+        return slimmer;
+    }
+    json!({
+        "truncated": true,
+        "reason": "the report is larger than a step output may be; the job summary has the details",
+        "deployment_id": report.deployment_id,
+        "environment": report.environment,
+        "status": report.status.as_str(),
+        "services": report.services.len(),
+    })
+    .to_string()
+}
+
+fn to_json(report: &RunReport) -> String {
+    serde_json::to_string(report).unwrap_or_else(|e| json!({"error": e.to_string()}).to_string())
 }

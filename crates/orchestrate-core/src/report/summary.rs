@@ -279,7 +279,8 @@ pub fn truncate(text: String, limit: usize) -> String {
         "\n\n> [!WARNING]\n> Summary truncated: {} bytes omitted. The `report` output has everything.\n",
         text.len()
     );
-    let budget = limit.saturating_sub(marker.len());
+    // Room for the marker and for a closing fence should the cut fall inside one.
+    let budget = limit.saturating_sub(marker.len() + "\n```".len());
     let mut cut = budget.min(text.len());
     while !text.is_char_boundary(cut) {
         cut -= 1;
@@ -290,6 +291,11 @@ pub fn truncate(text: String, limit: usize) -> String {
     let omitted = text.len() - cut;
     let marker = marker.replacen(&text.len().to_string(), &omitted.to_string(), 1);
     let mut out = text[..cut].to_owned();
+    // A cut inside a fenced block (the Mermaid graph) must close it, or the marker renders
+    // as code.
+    if out.lines().filter(|l| l.starts_with("```")).count() % 2 == 1 {
+        out.push_str("\n```");
+    }
     out.push_str(&marker);
     out
 }

@@ -224,3 +224,51 @@ fn truncation_respects_utf8_and_lines() {
     assert!(cut.len() <= 150);
     assert!(cut.contains("bytes omitted"));
 }
+
+#[test]
+fn a_cut_inside_a_fence_closes_it_before_the_marker() {
+    let text = format!("head\n```mermaid\n{}```\n", "  s0 --> s1\n".repeat(100));
+    let cut = summary::truncate(text, 300);
+    assert!(cut.len() <= 300, "{}", cut.len());
+    let fences = cut.lines().filter(|l| l.starts_with("```")).count();
+    assert_eq!(fences % 2, 0, "{cut}");
+    assert!(
+        cut.trim_end()
+            .ends_with("The `report` output has everything.")
+    );
+}
+
+#[test]
+fn the_report_output_stays_under_its_limit_counted_in_utf16() {
+    let mut r = rolled_back();
+    // Wide characters: 1 UTF-16 unit but 3 UTF-8 bytes each; the limit is in UTF-16 units.
+    r.services[2]
+        .failure
+        .as_mut()
+        .map(|f| f.message = "故障".repeat(200_000));
+    r.timeline = (0..20_000)
+        .map(|i| TimelineEntry {
+            at: at(i),
+            service: None,
+            what: "dispatched a run".to_owned(),
+        })
+        .collect();
+    let json = outputs::report_json(&r);
+    assert!(json.encode_utf16().count() <= outputs::REPORT_OUTPUT_LIMIT);
+    let value: serde_json::Value = serde_json::from_str(&json).expect("still JSON");
+    assert_eq!(value["status"], "rolled_back");
+    assert_eq!(
+        value["timeline"],
+        serde_json::json!([]),
+        "the timeline is dropped first"
+    );
+    assert_eq!(
+        value["services"][2]["failure"]["message"], "",
+        "then failure messages"
+    );
+
+    r.services = (0..5_000).map(|_| r.services[0].clone()).collect();
+    let stub: serde_json::Value = serde_json::from_str(&outputs::report_json(&r)).expect("JSON");
+    assert_eq!(stub["truncated"], true);
+    assert_eq!(stub["status"], "rolled_back");
+}

@@ -279,9 +279,9 @@ impl<'a> Driver<'a> {
 
     /// In flight and not being cancelled already: its own `timeout` still applies.
     fn racing_its_limit(&self, name: &str) -> bool {
-        self.scheduler.state(name).is_some_and(|s| {
-            s.in_flight() && s != orchestrate_core::dag::ServiceState::Cancelling
-        })
+        self.scheduler
+            .state(name)
+            .is_some_and(|s| s.in_flight() && s != orchestrate_core::dag::ServiceState::Cancelling)
     }
 
     fn on_deadlines(&mut self) {

@@ -151,10 +151,7 @@ repos:
     assert_eq!(out.code, 4, "b's own timeout: {}", out.stderr);
     assert_eq!(service(&report, "b")["outcome"], "timed_out");
     let a = service(&report, "a");
-    assert!(
-        a["failure"].is_null(),
-        "a finished in 35s of its 2m: {a}"
-    );
+    assert!(a["failure"].is_null(), "a finished in 35s of its 2m: {a}");
     let a_timeline = timeline_of(&report, "a");
     assert!(
         a_timeline.iter().any(|w| w == "run succeeded")
@@ -165,16 +162,16 @@ repos:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_recorded_just_before_a_cancel_still_gets_its_final_status() {
-    // b's run is known and its deployment created; setting its `in_progress` status is held
-    // up (rate limited) when a fails and b is cancelled.
-    let a = WorkflowSpec::new("deploy.yml").input("version", true).behaviour(
-        Behaviour::timed(Duration::from_secs(1), Duration::from_secs(25), "failure"),
-    );
-    let b = WorkflowSpec::new("deploy.yml").input("version", true).behaviour(
-        Behaviour::timed(Duration::from_secs(1), Duration::from_secs(600), "success"),
-    );
+    // b's run is known and its deployment created; setting the `in_progress` status is held
+    // up (rate limited for 8s) when the release's 3s limit passes and b is cancelled.
+    let b = WorkflowSpec::new("deploy.yml")
+        .input("version", true)
+        .behaviour(Behaviour::timed(
+            Duration::from_secs(1),
+            Duration::from_secs(600),
+            "success",
+        ));
     let scenario = Scenario::builder()
-        .repo(RepoSpec::new("acme/a").workflow(a))
         .repo(RepoSpec::new("acme/b").workflow(b))
         .repo(RepoSpec::new("acme/release"));
     let emu = Emulator::start(EmulatorConfig {
@@ -188,15 +185,13 @@ async fn a_deployment_recorded_just_before_a_cancel_still_gets_its_final_status(
         "/repos/acme/b/deployments/",
         Fault::SecondaryLimit {
             status: 429,
-            retry_after: 6,
+            retry_after: 8,
         },
     ));
     let plan = r#"version: 1
 name: statuses
-strategy: parallel
 environments: { staging: {} }
 services:
-  a: { repo: acme/a, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
   b: { repo: acme/b, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
 "#;
     let dir = workspace_with(&emu, plan);
@@ -207,7 +202,9 @@ services:
             "--env",
             "staging",
             "--versions",
-            "{a: 1.0.0, b: 1.0.0}",
+            "{b: 1.0.0}",
+            "--timeout",
+            "3s",
         ];
         let env = [
             ("GITHUB_API_URL", url.as_str()),
@@ -218,7 +215,12 @@ services:
     })
     .await
     .expect("ran");
-    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.code, 4, "{out:?}");
+    let requests = emu.requests();
+    assert!(
+        requests.iter().any(|r| r.status == 429),
+        "the status was held up"
+    );
     let states: BTreeMap<u64, Option<String>> = emu
         .deployments("acme/b")
         .iter()
@@ -229,5 +231,31 @@ services:
     assert!(
         states.values().all(|s| s.as_deref() == Some("failure")),
         "closed as failed, not left without a final status: {states:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_release_set_is_closed_even_when_its_final_status_is_answered_502_once() {
+    let emu = crate::engine_github::emulator(Duration::from_secs(2), 10.0, Vec::new()).await;
+    // The first status of the record is `in_progress`; the second, the final one, fails once.
+    let mut fault = ScriptedFault::new(
+        Some("POST"),
+        "/repos/acme/release/deployments/",
+        Fault::Status(502),
+    );
+    fault.skip = 1;
+    emu.inject(fault);
+    let out = crate::engine_github::run_release(&emu, DEFAULT_TOKEN, &[]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        emu.requests().iter().any(|r| r.status == 502),
+        "the fault was hit"
+    );
+    let sets = emu.deployments("acme/release");
+    assert_eq!(sets.len(), 1);
+    assert_eq!(
+        sets[0].latest_state(),
+        Some("success"),
+        "the release set (and its lease) is not left in progress"
     );
 }

@@ -138,6 +138,35 @@ fn is_single_run(r: &RecordedRequest) -> bool {
             .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Dispatch POSTs answered with a status that `keep` accepts.
+fn dispatches(fleet: &Fleet, keep: impl Fn(u16) -> bool) -> usize {
+    fleet
+        .requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path_only().ends_with("/dispatches") && keep(r.status))
+        .count()
+}
+
+/// The runs, in the order they were created (ids grow), do not finish in that order: the
+/// scenario really tests matching each service to its own run, not luck.
+fn assert_finish_order_is_scrambled(runs: &[RunView]) {
+    let mut by_creation: Vec<&RunView> = runs.iter().collect();
+    by_creation.sort_by_key(|r| r.id);
+    let lengths: Vec<Duration> = by_creation
+        .iter()
+        .map(|r| {
+            let name = r.inputs.get("service").expect("dispatched with a service");
+            let i: usize = name["svc-".len()..].parse().expect("svc-NN");
+            in_progress(i)
+        })
+        .collect();
+    let inversions = lengths.windows(2).filter(|w| w[0] > w[1]).count();
+    assert!(
+        inversions >= SERVICES / 4,
+        "runs finish nearly in creation order ({inversions} inversions): {lengths:?}"
+    );
+}
+
 /// The assertions both modes share: 50 runs, each service on the run dispatched with its own
 /// name and version, every one succeeded, and polling per repository.
 fn assert_each_service_awaited_its_own_run(fleet: &Fleet) {
@@ -151,6 +180,12 @@ fn assert_each_service_awaited_its_own_run(fleet: &Fleet) {
             .map(|r| &r.display_title)
             .collect::<Vec<_>>()
     );
+    assert_eq!(
+        dispatches(fleet, |status| (200..300).contains(&status)),
+        SERVICES,
+        "one accepted dispatch per service"
+    );
+    assert_finish_order_is_scrambled(&fleet.emulated);
     let by_id: BTreeMap<u64, &RunView> = fleet.emulated.iter().map(|r| (r.id, r)).collect();
     let mut claimed = BTreeSet::new();
     for i in 0..SERVICES {
@@ -242,4 +277,9 @@ async fn fifty_dispatches_without_run_details_each_find_their_own_run_by_correla
         .filter(|r| r.method == "POST" && r.path_only().ends_with("/dispatches") && r.status == 400)
         .count();
     assert!(refused >= 1, "the old-GHES refusal was met");
+    assert_eq!(
+        dispatches(&fleet, |status| status == 200),
+        0,
+        "no dispatch answered with its run: each was found by correlation"
+    );
 }
