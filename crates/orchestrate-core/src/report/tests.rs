@@ -242,10 +242,9 @@ fn a_cut_inside_a_fence_closes_it_before_the_marker() {
 fn the_report_output_stays_under_its_limit_counted_in_utf16() {
     let mut r = rolled_back();
     // Wide characters: 1 UTF-16 unit but 3 UTF-8 bytes each; the limit is in UTF-16 units.
-    r.services[2]
-        .failure
-        .as_mut()
-        .map(|f| f.message = "故障".repeat(200_000));
+    if let Some(f) = r.services[2].failure.as_mut() {
+        f.message = "故障".repeat(200_000);
+    }
     r.timeline = (0..20_000)
         .map(|i| TimelineEntry {
             at: at(i),
