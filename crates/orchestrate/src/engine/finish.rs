@@ -64,7 +64,7 @@ pub async fn finish(mut driver: Driver<'_>) -> Outcome {
         };
         let (github, repo, name) = (Arc::clone(&github), svc.spec.repo.clone(), name.clone());
         updates.spawn(async move {
-            if let Err(e) = lease::close(&github, &repo, id, &update).await {
+            if let Err(e) = github.set_deployment_status(&repo, id, &update).await {
                 tracing::warn!(service = %name, error = %e, "could not set the final deployment status");
             }
         });

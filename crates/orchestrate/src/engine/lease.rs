@@ -157,29 +157,7 @@ pub async fn finish(
         environment_url: None,
         description: Some(description.to_owned()),
     };
-    close(github, repo, id, &update).await
-}
-
-/// Sets a final status, trying again after a 5xx or no answer: the status GitHub may already
-/// have taken is the same one, and a record left open holds the lock (or misstates the
-/// registry) until someone closes it.
-pub async fn close(
-    github: &Arc<dyn GitHub>,
-    repo: &Repo,
-    id: DeploymentId,
-    update: &DeploymentStatusUpdate,
-) -> Result<(), orchestrate_github::Error> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match github.set_deployment_status(repo, id, update).await {
-            Err(e) if attempt < 3 && !e.is_refusal() && e.status().is_none_or(|s| s >= 500) => {
-                tracing::warn!(error = %e, "setting a final deployment status failed; trying again");
-                tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
-            }
-            other => return other,
-        }
-    }
+    github.set_deployment_status(repo, id, &update).await
 }
 
 #[cfg(test)]

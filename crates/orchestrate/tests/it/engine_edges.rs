@@ -233,29 +233,3 @@ services:
         "closed as failed, not left without a final status: {states:?}"
     );
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_release_set_is_closed_even_when_its_final_status_is_answered_502_once() {
-    let emu = crate::engine_github::emulator(Duration::from_secs(2), 10.0, Vec::new()).await;
-    // The first status of the record is `in_progress`; the second, the final one, fails once.
-    let mut fault = ScriptedFault::new(
-        Some("POST"),
-        "/repos/acme/release/deployments/",
-        Fault::Status(502),
-    );
-    fault.skip = 1;
-    emu.inject(fault);
-    let out = crate::engine_github::run_release(&emu, DEFAULT_TOKEN, &[]).await;
-    assert_eq!(out.code, 0, "{out:?}");
-    assert!(
-        emu.requests().iter().any(|r| r.status == 502),
-        "the fault was hit"
-    );
-    let sets = emu.deployments("acme/release");
-    assert_eq!(sets.len(), 1);
-    assert_eq!(
-        sets[0].latest_state(),
-        Some("success"),
-        "the release set (and its lease) is not left in progress"
-    );
-}
