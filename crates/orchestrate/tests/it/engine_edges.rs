@@ -1,6 +1,7 @@
 //! Edges of the release engine that once went wrong: a failure while another service's
-//! dispatch is still in flight, a service's own `timeout` after it already finished, and a
-//! cancel that lands while a service's deployment is being recorded.
+//! dispatch is still in flight, a service's own `timeout` after it already finished, a cancel
+//! that lands while a service's deployment is being recorded, and the duration of a service
+//! cancelled during its health check.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -232,4 +233,44 @@ services:
         states.values().all(|s| s.as_deref() == Some("failure")),
         "closed as failed, not left without a final status: {states:?}"
     );
+}
+
+#[test]
+fn a_service_cancelled_during_its_health_check_reports_how_long_it_took() {
+    // a's run succeeds in ~35s, then its health check never passes; b fails at ~3m and a is
+    // cancelled while still checking.
+    let plan = r#"version: 1
+name: durations
+strategy: parallel
+environments: { staging: { vars: { h: "http://x" }, health_timeout: 30m } }
+services:
+  a:
+    repo: acme/a
+    workflow: deploy.yml
+    inputs: { version: "{{ version }}" }
+    health: { url: "{{ vars.h }}/health", expect: { status: 200 } }
+  b: { repo: acme/b, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
+"#;
+    let scenario = r#"speed: 120
+release: { environment: staging, versions: { a: 1.0.0, b: 1.0.0 } }
+repos:
+  - name: acme/a
+    workflows:
+      - file: deploy.yml
+        inputs: { version: { required: true } }
+        behaviour: { queued: 5s, in_progress: 30s }
+  - name: acme/b
+    workflows:
+      - file: deploy.yml
+        inputs: { version: { required: true } }
+        behaviour: { queued: 5s, in_progress: 3m, conclusion: failure }
+health:
+  - { service: a, repo: acme/a, workflow: deploy.yml, initial_version: 0.9.0, failure: down }
+"#;
+    let (out, report) = rehearse(plan, scenario);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let a = service(&report, "a");
+    assert_eq!(a["outcome"], "cancelled", "{a}");
+    let secs = a["duration"].as_f64().unwrap_or_else(|| panic!("{a}"));
+    assert!(secs >= 150.0, "from dispatch to the cancel, ~3m: {a}");
 }
