@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::client::{Client, Request, http_client};
 use crate::error::{Error, Purpose, Result, remedy};
 use crate::models::ArtifactList;
-use crate::pacing::RateHeaders;
+use crate::transport::rate_headers;
 use crate::types::{ArtifactInfo, ArtifactLimits, ExtractedArtifact, Repo};
 use crate::unzip;
 
@@ -267,21 +267,6 @@ async fn read_bounded(
             return Err(None);
         }
         bytes.extend_from_slice(&chunk);
-    }
-}
-
-fn rate_headers(headers: &reqwest::header::HeaderMap) -> RateHeaders {
-    let number = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-    };
-    RateHeaders {
-        limit: number("x-ratelimit-limit"),
-        remaining: number("x-ratelimit-remaining"),
-        reset: number("x-ratelimit-reset").map(|r| r as i64),
-        retry_after: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Credentials: a token (PAT, App token, `github_token`), or a GitHub App (`app_id` +
 //! `app_private_key`) from which installation tokens are minted per repository owner and
-//! cached until shortly before they expire. Secrets never show in `Debug` or errors.
+//! cached until shortly before they expire. Secrets never show in `Debug` or errors; each
+//! minted token is handed to `ClientConfig::on_secret` (to be masked) before its first use.
 //!
 //! The App JWT is signed by octocrab (`octocrab::auth::create_jwt`, feature `jwt-rust-crypto`);
 //! the two calls that turn it into an installation token go through our own transport so they
@@ -12,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderValue;
 
-use crate::client::{Method, Transport};
+use crate::client::{Method, SecretHook, Transport};
 use crate::error::{Error, Result};
 use crate::models::{Installation, InstallationToken};
 
@@ -67,6 +68,8 @@ pub(crate) struct Auth {
     /// Installation tokens by owner. An async mutex: one owner's token is minted once even when
     /// several services of that owner start together.
     minted: tokio::sync::Mutex<HashMap<String, Minted>>,
+    /// Told each minted token before it is first sent, so it can be masked.
+    on_secret: Option<SecretHook>,
 }
 
 /// Tokens are refreshed this long before GitHub says they expire.
@@ -81,7 +84,7 @@ fn bearer(token: &str) -> Result<HeaderValue> {
 }
 
 impl Auth {
-    pub(crate) fn new(credentials: &Credentials) -> Result<Self> {
+    pub(crate) fn new(credentials: &Credentials, on_secret: Option<SecretHook>) -> Result<Self> {
         let kind = match credentials {
             Credentials::Anonymous => Kind::Anonymous,
             Credentials::Token(token) => Kind::Token(bearer(token.expose().trim())?),
@@ -104,6 +107,7 @@ impl Auth {
         Ok(Auth {
             kind,
             minted: tokio::sync::Mutex::new(HashMap::new()),
+            on_secret,
         })
     }
 
@@ -129,7 +133,12 @@ impl Auth {
                 {
                     return Ok(Some(m.header.clone()));
                 }
-                let fresh = mint(transport, *app_id, key, owner, repo).await?;
+                let (fresh, token) = mint(transport, *app_id, key, owner, repo).await?;
+                // Under the lock and before returning: no request can carry the token before
+                // the hook has seen it.
+                if let Some(hook) = &self.on_secret {
+                    hook(token.expose());
+                }
                 let header = fresh.header.clone();
                 minted.insert(owner.to_owned(), fresh);
                 Ok(Some(header))
@@ -149,7 +158,7 @@ async fn mint(
     key: &octocrab::EncodingKey,
     owner: &str,
     repo: &str,
-) -> Result<Minted> {
+) -> Result<(Minted, Secret)> {
     let fail = |reason: String| Error::AppAuth {
         owner: owner.to_owned(),
         reason,
@@ -200,13 +209,14 @@ async fn mint(
     }
     let token: InstallationToken = serde_json::from_str(&answer.body)
         .map_err(|_| fail("unexpected installation token response".into()))?;
-    Ok(Minted {
+    let minted = Minted {
         header: bearer(&token.token)?,
         // Installation tokens live one hour; assume that when the host does not say.
         expires_at: token
             .expires_at
             .unwrap_or_else(|| Utc::now() + chrono::Duration::minutes(60)),
-    })
+    };
+    Ok((minted, Secret::new(token.token)))
 }
 
 /// GitHub refused the JWT itself: a key of another app, a wrong app id, or a skewed clock.
@@ -238,7 +248,7 @@ mod tests {
             app_id: 1,
             private_key: Secret::new("not-a-key-SECRETBYTES"),
         };
-        let err = Auth::new(&app)
+        let err = Auth::new(&app, None)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();

@@ -1,6 +1,7 @@
-//! The HTTP client for GitHub's REST API: headers, auth, conditional requests with a per-URL
-//! ETag cache, rate-limit waits, GET retries with backoff, same-host redirects (renamed
-//! repositories), and request accounting.
+//! The HTTP client for GitHub's REST API: the request and response types, and [`Client::send`]
+//! which adds auth, conditional requests (the cache is `etag.rs`), rate-limit waits (the gate is
+//! `gate.rs`), GET retries with backoff and same-host redirects (renamed repositories) to the
+//! bare HTTP leg in `transport.rs`.
 //!
 //! Transport is reqwest, not octocrab, although octocrab was the first choice: octocrab 0.54's
 //! default client always *appends* `User-Agent: octocrab` (its `ExtraHeadersLayer` appends after
@@ -12,19 +13,26 @@
 //! signs the GitHub App JWT (see `auth.rs`). Sibling modules (`issues.rs`) use [`Client::send`]
 //! and [`Client::json`] for authenticated JSON GET/POST/PATCH.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{self, HeaderName, HeaderValue};
+use reqwest::header::{self, HeaderValue};
 use serde::de::DeserializeOwned;
 
 use crate::auth::{Auth, Credentials};
 use crate::error::{Error, Purpose, Result, remedy};
+use crate::etag::{EtagCache, MAX_CACHED};
+use crate::gate::RateGate;
 use crate::link;
-use crate::pacing::{RateHeaders, RetryPolicy, rate_limit_retry_wait};
+use crate::pacing::{RateHeaders, RetryPolicy, rate_limit_retry_wait, reset_local};
 use crate::stats::RequestStats;
+pub use crate::transport::https_client_builder;
+pub(crate) use crate::transport::{Transport, http_client};
 use crate::types::Repo;
+
+/// Called with every newly minted GitHub App installation token before its first use, so the
+/// binary can mask it (`::add-mask::`) before anything could print it.
+pub type SecretHook = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The `X-GitHub-Api-Version` sent with every request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,7 +62,7 @@ impl ApiVersion {
 }
 
 /// Everything needed to talk to one GitHub host.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientConfig {
     /// `GITHUB_API_URL`: `https://api.github.com`, `https://host/api/v3`, or an emulator.
     pub api_url: String,
@@ -70,6 +78,25 @@ pub struct ClientConfig {
     pub dispatch_lookup: Duration,
     /// Interval between those looks.
     pub dispatch_lookup_interval: Duration,
+    /// Sees every installation token minted for a GitHub App, once, before it is sent.
+    pub on_secret: Option<SecretHook>,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("api_url", &self.api_url)
+            .field("credentials", &self.credentials)
+            .field("api_version", &self.api_version)
+            .field("retry", &self.retry)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("clock_skew", &self.clock_skew)
+            .field("dispatch_lookup", &self.dispatch_lookup)
+            .field("dispatch_lookup_interval", &self.dispatch_lookup_interval)
+            .field("on_secret", &self.on_secret.as_ref().map(|_| "Fn(&str)"))
+            .finish()
+    }
 }
 
 impl ClientConfig {
@@ -84,6 +111,7 @@ impl ClientConfig {
             clock_skew: Duration::from_secs(120),
             dispatch_lookup: Duration::from_secs(20),
             dispatch_lookup_interval: Duration::from_secs(2),
+            on_secret: None,
         }
     }
 }
@@ -106,7 +134,7 @@ impl Method {
         }
     }
 
-    fn to_reqwest(self) -> reqwest::Method {
+    pub(crate) fn to_reqwest(self) -> reqwest::Method {
         match self {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
@@ -221,93 +249,16 @@ impl<'a> Request<'a> {
     }
 }
 
-/// Sends requests: no auth logic, no retries. Used by [`Client`] and to mint App tokens.
-pub(crate) struct Transport {
-    http: reqwest::Client,
-    base: url::Url,
-    version: ApiVersion,
-    pub(crate) stats: Arc<RequestStats>,
-}
-
-impl Transport {
-    pub(crate) async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        auth: Option<&HeaderValue>,
-        extra: &[(HeaderName, HeaderValue)],
-        body: Option<&serde_json::Value>,
-    ) -> std::result::Result<Response, reqwest::Error> {
-        let url = format!("{}{}", self.base.as_str().trim_end_matches('/'), path);
-        let mut builder = self
-            .http
-            .request(method.to_reqwest(), url)
-            .header(header::ACCEPT, "application/vnd.github+json")
-            .header("x-github-api-version", self.version.as_str());
-        if let Some(auth) = auth {
-            builder = builder.header(header::AUTHORIZATION, auth.clone());
-        }
-        for (name, value) in extra {
-            builder = builder.header(name.clone(), value.clone());
-        }
-        if let Some(body) = body {
-            builder = builder.json(body);
-        }
-        let response = builder.send().await?;
-        let status = response.status().as_u16();
-        let headers = response.headers();
-        let text = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let number = |name: &str| text(name).and_then(|v| v.trim().parse::<u64>().ok());
-        let rate = RateHeaders {
-            limit: number("x-ratelimit-limit"),
-            remaining: number("x-ratelimit-remaining"),
-            reset: number("x-ratelimit-reset").map(|r| r as i64),
-            retry_after: number("retry-after"),
-        };
-        let etag = text("etag");
-        let link = text("link");
-        let location = text("location");
-        let body = response.text().await?;
-        self.stats.record(status, rate);
-        tracing::debug!(method = method.as_str(), path, status, "github request");
-        Ok(Response {
-            status,
-            body,
-            etag,
-            link,
-            location,
-            rate,
-            from_cache: false,
-        })
-    }
-}
-
-struct Cached {
-    etag: String,
-    body: String,
-    link: Option<String>,
-}
-
 /// Redirects followed for one request (a renamed repository needs one).
 const MAX_REDIRECTS: u32 = 3;
-
-/// Most cached URLs are one list per awaited repository; this only bounds a runaway.
-const MAX_CACHED: usize = 4096;
 
 /// The authenticated REST client. One per GitHub host.
 pub struct Client {
     pub(crate) transport: Transport,
     auth: Auth,
     pub(crate) config: ClientConfig,
-    etags: Mutex<HashMap<String, Cached>>,
-    /// No request leaves before this instant (a rate limit is being waited out), per rate-limit
-    /// identity: the one token, or with a GitHub App each owner's installation token.
-    gate: Mutex<HashMap<String, tokio::time::Instant>>,
+    etags: EtagCache,
+    gate: RateGate,
     /// Whether this host honours `return_run_details` (None: not known yet).
     pub(crate) run_details: Mutex<Option<bool>>,
 }
@@ -318,37 +269,6 @@ impl std::fmt::Debug for Client {
             .field("api_url", &self.config.api_url)
             .finish_non_exhaustive()
     }
-}
-
-/// The one recipe for orchestrate's HTTPS clients: bundled webpki roots (the action's image has
-/// no OS certificate store), rustls with ring, and the `orchestrate/<version>` user agent. The
-/// GitHub client adds its timeouts and redirect policy; the binary's notification and health
-/// check client uses it as it is.
-pub fn https_client_builder() -> reqwest::ClientBuilder {
-    // The binary installs ring at start; installing it here too keeps the library usable on
-    // its own (tests, the emulator). An error only means a provider is already installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-    reqwest::Client::builder()
-        .user_agent(concat!("orchestrate/", env!("CARGO_PKG_VERSION")))
-        .tls_certs_only(roots)
-}
-
-/// The GitHub client's reqwest client: no redirects unless asked, the configured timeouts.
-pub(crate) fn http_client(config: &ClientConfig, redirects: bool) -> Result<reqwest::Client> {
-    let policy = if redirects {
-        reqwest::redirect::Policy::limited(5)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
-    https_client_builder()
-        .redirect(policy)
-        .connect_timeout(config.connect_timeout)
-        .timeout(config.request_timeout)
-        .build()
-        .map_err(|e| Error::Config(format!("cannot build the http client: {e}")))
 }
 
 impl Client {
@@ -370,10 +290,10 @@ impl Client {
         };
         Ok(Client {
             transport,
-            auth: Auth::new(&config.credentials)?,
+            auth: Auth::new(&config.credentials, config.on_secret.clone())?,
             config,
-            etags: Mutex::new(HashMap::new()),
-            gate: Mutex::new(HashMap::new()),
+            etags: EtagCache::new(MAX_CACHED),
+            gate: RateGate::default(),
             run_details: Mutex::new(None),
         })
     }
@@ -432,6 +352,12 @@ impl Client {
         serde_json::from_str(&response.body).map_err(|source| Error::Decode { path, source })
     }
 
+    /// Forget every cached ETag and body: the next conditional requests are sent without
+    /// `If-None-Match` (and cost a request each).
+    pub fn clear_etag_cache(&self) {
+        self.etags.clear();
+    }
+
     /// Send one request: `Ok` for 2xx, a 304 served from cache, and the statuses in `accept`;
     /// `Err` with GitHub's message and a remedy otherwise.
     pub async fn send(&self, mut request: Request<'_>) -> Result<Response> {
@@ -439,12 +365,15 @@ impl Client {
         let mut failures = 0u32;
         let mut rate_waits = 0u32;
         let mut reauthed = false;
+        // Set when a 304 arrived for a body the cache no longer holds: the next send asks
+        // for the whole body instead.
+        let mut unconditional = false;
         loop {
             self.pass_gate(request.repo, &request.path).await?;
             let auth = self.auth_header(request.repo).await?;
             let mut extra = Vec::new();
-            let cached_etag = if request.conditional {
-                self.cached_etag(&request.path)
+            let cached_etag = if request.conditional && !unconditional {
+                self.etags.etag(&request.path)
             } else {
                 None
             };
@@ -477,11 +406,17 @@ impl Client {
                     });
                 }
             };
-            if response.status == 304
-                && cached_etag.is_some()
-                && let Some(hit) = self.cached(&request.path, response.clone())
-            {
-                return Ok(hit);
+            if response.status == 304 && cached_etag.is_some() {
+                if let Some(hit) = self.etags.hit(&request.path, response.clone()) {
+                    return Ok(hit);
+                }
+                // Evicted between sending the validator and the answer: a 304 is free, so
+                // asking again without it costs one ordinary request.
+                if !unconditional {
+                    unconditional = true;
+                    self.transport.stats.record_retry();
+                    continue;
+                }
             }
             // A renamed or transferred repository answers 301 (307 for writes) with its new
             // address under the same API; the request was not acted on, so it is repeated there.
@@ -495,30 +430,29 @@ impl Client {
             }
             if (200..300).contains(&response.status) || request.accept.contains(&response.status) {
                 if request.conditional {
-                    self.store(&request.path, &response);
+                    self.etags.store(&request.path, &response);
                 }
                 return Ok(response);
             }
             let message = response.message();
-            let now = chrono::Utc::now().timestamp();
+            let local_now = chrono::Utc::now();
             // A rate-limit refusal means the request was not acted on: waiting and re-sending
             // is safe for every method, a POST included.
-            if let Some(wait) =
-                rate_limit_retry_wait(response.status, &message, &response.rate, now, rate_waits)
-            {
+            if let Some(wait) = rate_limit_retry_wait(
+                response.status,
+                &message,
+                &response.rate,
+                local_now.timestamp(),
+                rate_waits,
+            ) {
                 // Closed even when the wait is too long to take here: the requests that follow
                 // fail fast instead of hammering GitHub while it refuses them.
                 self.close_gate(request.repo, wait);
                 if wait > self.config.retry.max_rate_limit_wait
                     || rate_waits >= self.config.retry.max_attempts
                 {
-                    let reset = response
-                        .rate
-                        .reset
-                        .and_then(|r| chrono::DateTime::from_timestamp(r, 0));
-                    let reset = reset.or_else(|| {
-                        chrono::Utc::now()
-                            .checked_add_signed(chrono::Duration::from_std(wait).ok()?)
+                    let reset = reset_local(&response.rate, local_now).or_else(|| {
+                        local_now.checked_add_signed(chrono::Duration::from_std(wait).ok()?)
                     });
                     return Err(Error::RateLimited {
                         path: request.path,
@@ -579,14 +513,9 @@ impl Client {
     /// wait is longer than the client takes silently (GitHub would refuse the request anyway,
     /// and "continuing while limited may result in the banning of your integration").
     pub(crate) async fn pass_gate(&self, repo: &Repo, path: &str) -> Result<()> {
-        let until = self
-            .gate
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&self.gate_key(repo))
-            .copied();
-        let Some(until) = until else { return Ok(()) };
-        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        let Some((until, left)) = self.gate.closed_for(&self.gate_key(repo)) else {
+            return Ok(());
+        };
         if left > self.config.retry.max_rate_limit_wait {
             return Err(Error::RateLimited {
                 path: path.to_owned(),
@@ -599,48 +528,6 @@ impl Client {
     }
 
     fn close_gate(&self, repo: &Repo, wait: Duration) {
-        let until = tokio::time::Instant::now() + wait;
-        let mut gates = self.gate.lock().unwrap_or_else(|e| e.into_inner());
-        let gate = gates.entry(self.gate_key(repo)).or_insert(until);
-        if *gate < until {
-            *gate = until;
-        }
-    }
-
-    fn cached_etag(&self, path: &str) -> Option<String> {
-        self.etags
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(path)
-            .map(|c| c.etag.clone())
-    }
-
-    fn cached(&self, path: &str, response: Response) -> Option<Response> {
-        let cache = self.etags.lock().unwrap_or_else(|e| e.into_inner());
-        let hit = cache.get(path)?;
-        Some(Response {
-            status: 200,
-            body: hit.body.clone(),
-            link: hit.link.clone(),
-            etag: Some(hit.etag.clone()),
-            from_cache: true,
-            ..response
-        })
-    }
-
-    fn store(&self, path: &str, response: &Response) {
-        let Some(etag) = &response.etag else { return };
-        let mut cache = self.etags.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= MAX_CACHED && !cache.contains_key(path) {
-            cache.clear();
-        }
-        cache.insert(
-            path.to_owned(),
-            Cached {
-                etag: etag.clone(),
-                body: response.body.clone(),
-                link: response.link.clone(),
-            },
-        );
+        self.gate.close(&self.gate_key(repo), wait);
     }
 }

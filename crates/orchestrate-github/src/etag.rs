@@ -99,7 +99,10 @@ mod tests {
         cache.store("/unvalidated", &response(200, None, "ignored"));
         assert_eq!(cache.etag("/a").as_deref(), Some("\"v1\""));
         let hit = cache.hit("/a", response(304, None, "")).expect("cached");
-        assert_eq!((hit.status, hit.body.as_str(), hit.from_cache), (200, "body a", true));
+        assert_eq!(
+            (hit.status, hit.body.as_str(), hit.from_cache),
+            (200, "body a", true)
+        );
         // Full: a new URL starts the cache over.
         cache.store("/b", &response(200, Some("\"v2\""), "body b"));
         assert_eq!(cache.etag("/a"), None);

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 /// How often a repository is polled while runs are awaited there.
 ///
 /// The interval starts at `min` and grows with the age of the youngest awaited run
@@ -89,11 +91,26 @@ pub struct RateHeaders {
     pub reset: Option<i64>,
     /// `retry-after`, in seconds.
     pub retry_after: Option<u64>,
+    /// The response's `Date` (epoch seconds): GitHub's clock, which `reset` is measured against.
+    pub date: Option<i64>,
+}
+
+/// When the budget resets, on the local clock: `reset` is on GitHub's clock, so it is moved by
+/// the skew the response's `Date` shows. `None` without a reset.
+pub fn reset_local(headers: &RateHeaders, local_now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let reset = headers.reset?;
+    match headers.date {
+        Some(date) => local_now.checked_add_signed(chrono::Duration::seconds(reset - date)),
+        None => DateTime::from_timestamp(reset, 0),
+    }
 }
 
 /// How long to wait before re-sending a request GitHub refused for a rate limit, or `None`
 /// when the response is not a rate-limit refusal. Follows GitHub's documented order:
 /// `retry-after` first, then `x-ratelimit-reset` when nothing remains, else at least 60 s.
+/// The reset is measured against the response's `Date` when it has one (GitHub's clock), and
+/// against `now_epoch` (the local clock) only otherwise: a runner whose clock is ahead would
+/// otherwise re-send before the reset, one behind would wait too long.
 pub fn rate_limit_wait(
     status: u16,
     message: &str,
@@ -103,7 +120,7 @@ pub fn rate_limit_wait(
     let exhausted = headers.remaining == Some(0);
     let limited = status == 429
         || (status == 403
-            && (exhausted || headers.retry_after.is_some() || message.contains("rate limit")));
+            && (exhausted || headers.retry_after.is_some() || names_a_rate_limit(message)));
     if !limited {
         return None;
     }
@@ -111,11 +128,36 @@ pub fn rate_limit_wait(
         return Some(Duration::from_secs(secs.max(1)));
     }
     if exhausted && let Some(reset) = headers.reset {
+        let now = headers.date.unwrap_or(now_epoch);
         // One extra second: the reset is rounded down to the second on GitHub's side.
-        let secs = (reset - now_epoch).max(0) as u64 + 1;
+        let secs = (reset - now).max(0) as u64 + 1;
         return Some(Duration::from_secs(secs));
     }
     Some(Duration::from_secs(60))
+}
+
+/// A 403 whose message names a rate limit: "API rate limit exceeded", "You have exceeded a
+/// secondary rate limit", and older GHES's "You have triggered an abuse detection mechanism"
+/// (sent without `retry-after`), which is the secondary limit under its former name.
+fn names_a_rate_limit(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("rate limit") || message.contains("abuse")
+}
+
+/// How long a poller waits before asking again about a repository whose requests are refused
+/// for a rate limit until `reset_at` (local clock): until the reset, one second more (it is
+/// rounded down), and up to two seconds of `jitter` (a draw in `[0, 1)`) so the pollers sharing
+/// a budget do not all wake in the same instant. Without a reset, GitHub's "at least 60 s".
+pub fn rate_limited_poll_wait(
+    reset_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    jitter: f64,
+) -> Duration {
+    let until_reset = match reset_at {
+        Some(reset) => (reset - now).to_std().unwrap_or_default(),
+        None => Duration::from_secs(59),
+    };
+    until_reset + Duration::from_secs(1) + Duration::from_secs(2).mul_f64(jitter.clamp(0.0, 1.0))
 }
 
 /// The wait before re-sending a request after its `refusals`-th consecutive rate-limit refusal
@@ -258,6 +300,7 @@ mod tests {
             remaining: Some(4000),
             reset: Some(3600),
             retry_after: None,
+            date: None,
         };
         assert_eq!(paced_interval(S(1), &plenty, 5, now), S(1));
         // 1,000 left (reserve 200): 800 spendable over 3,600 s by 5 pollers -> 22.5 s each.
@@ -275,5 +318,68 @@ mod tests {
         };
         assert_eq!(paced_interval(S(1), &empty, 5, now), S(3601));
         assert_eq!(paced_interval(S(2), &RateHeaders::default(), 5, now), S(2));
+    }
+
+    #[test]
+    fn the_reset_wait_is_measured_on_githubs_clock_not_a_skewed_local_one() {
+        let github_now = 1_767_225_600;
+        let headers = RateHeaders {
+            remaining: Some(0),
+            reset: Some(github_now + 30),
+            date: Some(github_now),
+            ..Default::default()
+        };
+        // The runner's clock is ten minutes ahead: the local clock says the reset has passed.
+        let ahead = github_now + 600;
+        assert_eq!(rate_limit_wait(403, "", &headers, ahead), Some(S(31)));
+        // Ten minutes behind: the local clock would wait ten minutes too long.
+        let behind = github_now - 600;
+        assert_eq!(rate_limit_wait(403, "", &headers, behind), Some(S(31)));
+        // Without a `Date`, the local clock is all there is.
+        let undated = RateHeaders {
+            date: None,
+            ..headers
+        };
+        assert_eq!(rate_limit_wait(403, "", &undated, ahead), Some(S(1)));
+        let local = DateTime::from_timestamp(ahead, 0).expect("time");
+        assert_eq!(
+            reset_local(&headers, local).map(|r| r.timestamp()),
+            Some(ahead + 30)
+        );
+        assert_eq!(
+            reset_local(&undated, local).map(|r| r.timestamp()),
+            Some(github_now + 30)
+        );
+    }
+
+    #[test]
+    fn old_ghes_abuse_detection_is_a_rate_limit_not_a_refusal() {
+        let now = 1_000;
+        let none = RateHeaders::default();
+        let abuse = "You have triggered an abuse detection mechanism. Please wait a few minutes \
+                     before you try again.";
+        let waits: Vec<_> = (0..3)
+            .map(|n| rate_limit_retry_wait(403, abuse, &none, now, n))
+            .collect();
+        assert_eq!(waits, [Some(S(60)), Some(S(120)), Some(S(240))]);
+        assert_eq!(
+            rate_limit_wait(403, "You have exceeded a Secondary Rate Limit", &none, now),
+            Some(S(60))
+        );
+        assert_eq!(
+            rate_limit_wait(403, "Must have admin rights to Repository.", &none, now),
+            None
+        );
+    }
+
+    #[test]
+    fn a_rate_limited_poller_sleeps_past_the_reset_with_a_little_jitter() {
+        let now = DateTime::from_timestamp(1_000, 0).expect("time");
+        let reset = DateTime::from_timestamp(1_000 + 1_800, 0);
+        assert_eq!(rate_limited_poll_wait(reset, now, 0.0), S(1_801));
+        assert_eq!(rate_limited_poll_wait(reset, now, 1.0), S(1_803));
+        let past = DateTime::from_timestamp(900, 0);
+        assert_eq!(rate_limited_poll_wait(past, now, 0.5), S(2));
+        assert_eq!(rate_limited_poll_wait(None, now, 0.0), S(60));
     }
 }

@@ -83,6 +83,7 @@ mod tests {
             remaining: Some(4999),
             reset: Some(9),
             retry_after: Some(3),
+            date: None,
         };
         stats.record(200, rate);
         stats.record(304, RateHeaders::default());

@@ -2,6 +2,8 @@
 //! known yet) and gets a handle that reports each state change; one background task polls each
 //! repository with one request per tick for all the runs awaited there, at an interval that
 //! starts short, grows with the runs' age, and stretches when the rate-limit budget runs low.
+//! A repository whose requests are refused for a rate limit is polled again after the reset;
+//! how long a run may take is the driver's timeouts' business, not the watcher's.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +13,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::api::GitHub;
-use crate::pacing::{PollPolicy, RetryPolicy, paced_interval};
+use crate::error::Error;
+use crate::pacing::{PollPolicy, RetryPolicy, paced_interval, rate_limited_poll_wait};
 use crate::types::{Correlation, Dispatched, PollQuery, PollResult, Repo, RunSummary};
 
 /// Consecutive failed polls of a repository before its runs are given up on.
@@ -366,6 +369,13 @@ async fn poll_due(
                 );
                 watch.next_poll = now + interval;
             }
+            // Not a failure: the budget comes back at the reset, and polling before it would only
+            // be refused again (or worse, get the integration banned).
+            Err(Error::RateLimited { reset_at, .. }) => {
+                let wait = rate_limited_poll_wait(reset_at, Utc::now(), rand::random::<f64>());
+                tracing::warn!(repo = %repo, wait_secs = wait.as_secs(), "rate limited by GitHub; polling again after the reset");
+                watch.next_poll = now + wait;
+            }
             Err(err) => {
                 watch.failures += 1;
                 tracing::warn!(repo = %repo, error = %err, "polling runs failed");
@@ -381,5 +391,79 @@ async fn poll_due(
                         .max(policy.min);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::fake::FakeGitHub;
+
+    fn run(id: u64) -> RunSummary {
+        let at = Utc::now();
+        RunSummary {
+            id,
+            html_url: format!("https://github.com/acme/api/actions/runs/{id}"),
+            status: "completed".into(),
+            conclusion: Some("success".into()),
+            display_title: "deploy".into(),
+            event: "workflow_dispatch".into(),
+            head_branch: Some("main".into()),
+            path: ".github/workflows/deploy.yml".into(),
+            created_at: at,
+            updated_at: at,
+            run_started_at: Some(at),
+            run_attempt: Some(1),
+        }
+    }
+
+    /// A rate limit lasting half an hour (far longer than ten failed polls with backoff) is
+    /// waited out: no poll before the reset, no failure, and the run completes after it.
+    #[tokio::test(start_paused = true)]
+    async fn a_long_rate_limit_is_waited_out_not_counted_as_failures() {
+        let reset_at = Utc::now() + chrono::Duration::minutes(30);
+        // The first poll is refused until the reset; later ones show the run completed.
+        let fake = Arc::new(FakeGitHub::polls(Box::new(move |n, repo, query| {
+            if n == 0 {
+                return Err(Error::RateLimited {
+                    path: format!("/repos/{repo}/actions/runs"),
+                    reset_at: Some(reset_at),
+                });
+            }
+            Ok(PollResult {
+                runs: query.run_ids.iter().map(|&id| (id, run(id))).collect(),
+                correlated: BTreeMap::new(),
+                not_modified: false,
+                requests: 1,
+            })
+        })));
+        let watcher = RunWatcher::spawn(fake.clone(), PollPolicy::default());
+        let started = Instant::now();
+        let handle = watcher.watch(WatchTarget::Run {
+            repo: Repo {
+                owner: "acme".into(),
+                name: "api".into(),
+            },
+            run_id: 7,
+            created_since: None,
+            event: None,
+        });
+        tokio::time::sleep(Duration::from_secs(29 * 60)).await;
+        assert_eq!(handle.state(), RunState::Searching);
+        assert_eq!(fake.poll_times().len(), 1, "no poll before the reset");
+        let done = tokio::time::timeout(Duration::from_secs(5 * 60), handle.completed())
+            .await
+            .expect("polled again after the reset")
+            .expect("completed");
+        assert_eq!(done.id, 7);
+        let polls = fake.poll_times();
+        assert_eq!(polls.len(), 2);
+        let waited = polls[1] - started;
+        assert!(
+            waited >= Duration::from_secs(30 * 60) && waited < Duration::from_secs(31 * 60),
+            "{waited:?}"
+        );
     }
 }

@@ -412,3 +412,81 @@ async fn the_emulator_checks_the_jwt_like_github() {
     assert_eq!(status, 404);
     assert_log_has_no_secrets(&emu);
 }
+
+/// The `on_secret` hook sees every minted installation token exactly once, before any request
+/// carries it: the first token, and the one minted again after GitHub answers 401.
+#[tokio::test]
+async fn the_secret_hook_sees_each_minted_token_once_before_its_first_use() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use crate::fake::{self, Resp, run_json};
+
+    let events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let minted = Arc::new(AtomicU32::new(0));
+    let run_gets = Arc::new(AtomicU32::new(0));
+    let seen = events.clone();
+    let gh = fake::start(move |req| {
+        let auth = req.header("authorization").unwrap_or_default();
+        let token = auth.strip_prefix("Bearer ").unwrap_or_default();
+        let token = if token.starts_with("ghs_") {
+            token
+        } else {
+            "jwt"
+        };
+        seen.lock()
+            .expect("lock")
+            .push(format!("{} {} {token}", req.method, req.path));
+        if req.is("GET", "/repos/acme/api/installation") {
+            return Resp::json(200, json!({"id": 11}));
+        }
+        if req.is("POST", "/app/installations/11/access_tokens") {
+            let n = minted.fetch_add(1, Ordering::SeqCst) + 1;
+            return Resp::json(
+                201,
+                json!({"token": format!("ghs_minted_{n}"), "expires_at": "2099-01-01T00:00:00Z"}),
+            );
+        }
+        if req.is("GET", "/repos/acme/api/actions/runs/5") {
+            // The third read finds the first token expired.
+            if run_gets.fetch_add(1, Ordering::SeqCst) == 2 {
+                return Resp::json(401, json!({"message": "Bad credentials"}));
+            }
+            return Resp::json(
+                200,
+                run_json(5, "a", "queued", None, "2026-01-01T10:00:00Z"),
+            );
+        }
+        Resp::empty(404)
+    })
+    .await;
+    let mut config = ClientConfig::new(
+        &gh.url,
+        Credentials::App {
+            app_id: APP_ID,
+            private_key: Secret::new(PRIVATE_KEY),
+        },
+    );
+    let hooked = events.clone();
+    config.on_secret = Some(Arc::new(move |token: &str| {
+        hooked.lock().expect("lock").push(format!("hook {token}"));
+    }));
+    let github = Client::new(config).expect("client");
+    for _ in 0..4 {
+        github.get_run(&repo("acme/api"), 5).await.expect("run");
+    }
+    let events = events.lock().expect("lock").clone();
+    let hooks: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e.strip_prefix("hook "))
+        .collect();
+    assert_eq!(hooks, ["ghs_minted_1", "ghs_minted_2"], "{events:#?}");
+    for token in hooks {
+        let hook = events.iter().position(|e| e == &format!("hook {token}"));
+        let first_use = events
+            .iter()
+            .position(|e| !e.starts_with("hook ") && e.ends_with(&format!(" {token}")));
+        assert!(first_use.is_some(), "{token} used: {events:#?}");
+        assert!(hook < first_use, "{token} hooked before use: {events:#?}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The GitHub layer against the emulator crate over HTTP: many concurrent dispatches with and
 //! without run details (every dispatch awaits its own run), a dispatch answered 502 after it
-//! created its run, and a secondary rate limit with `retry-after`.
+//! created its run, a secondary rate limit with `retry-after`, and a watcher waiting out an
+//! exhausted primary budget.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -18,6 +19,10 @@ use orchestrate_github::{
 use crate::repo;
 
 async fn emulator(legacy_ghes: bool) -> RunningEmulator {
+    emulator_with_budget(legacy_ghes, EmulatorConfig::default().rate_limit).await
+}
+
+async fn emulator_with_budget(legacy_ghes: bool, rate_limit: u32) -> RunningEmulator {
     let workflow = WorkflowSpec::new("deploy.yml")
         .input("version", true)
         .input("orchestrate_id", false)
@@ -30,6 +35,7 @@ async fn emulator(legacy_ghes: bool) -> RunningEmulator {
     let scenario = Scenario::builder().repo(RepoSpec::new("acme/api").workflow(workflow));
     let config = EmulatorConfig {
         legacy_ghes,
+        rate_limit,
         time_factor: Some(20.0),
         ..EmulatorConfig::new(scenario)
     };
@@ -164,4 +170,48 @@ async fn a_secondary_rate_limit_is_waited_out() {
         .expect("succeeds after waiting");
     assert_eq!(run.id, run_id);
     assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+/// With the token's budget spent (the emulator's window is an hour of wall time), the watcher
+/// neither fails the awaited run nor sends a request before the reset: it has scheduled its
+/// next poll for then. (That it polls again and completes after the reset is shown with a
+/// paused clock in `watch.rs`: the emulator's window cannot be shortened.)
+#[tokio::test]
+async fn a_watcher_waits_for_an_exhausted_budget_without_failing_or_asking() {
+    let emu = emulator_with_budget(false, 3).await;
+    let github = Arc::new(client(emu.base_url()));
+    let run_id = github
+        .dispatch(&request(1, false))
+        .await
+        .expect("dispatch")
+        .run
+        .expect("run details")
+        .id;
+    let mut refused = None;
+    for _ in 0..5 {
+        // Unconditional reads: a 304 would be free.
+        github.clear_etag_cache();
+        if let Err(err) = github.get_run(&repo(), run_id).await {
+            refused = Some(err);
+            break;
+        }
+    }
+    let Some(orchestrate_github::Error::RateLimited { reset_at, .. }) = refused else {
+        panic!("the budget runs out: {refused:?}");
+    };
+    let reset_at = reset_at.expect("reset named");
+    assert!(reset_at > chrono::Utc::now() + chrono::Duration::minutes(55));
+    let sent = emu.requests().len();
+    let github: Arc<dyn GitHub> = github;
+    let watcher = RunWatcher::spawn(github, PollPolicy::fast());
+    let handle = watcher.watch(WatchTarget::Run {
+        repo: repo(),
+        run_id,
+        created_since: None,
+        event: None,
+    });
+    // Ten times the fast policy's longest interval: enough for failed polls to pile up.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(handle.state(), orchestrate_github::RunState::Searching);
+    assert_eq!(emu.requests().len(), sent, "no request before the reset");
 }

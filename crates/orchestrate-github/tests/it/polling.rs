@@ -311,3 +311,45 @@ async fn a_renamed_repository_is_followed_on_the_same_host_only() {
     );
     assert_eq!(gh.requests().len(), 3, "nothing was sent to the other host");
 }
+
+/// The cache loses a body (evicted, cleared) while its 304 is on the way: the request is asked
+/// again once without `If-None-Match`, instead of failing with "GitHub answered 304".
+#[tokio::test]
+async fn a_304_for_an_evicted_body_is_asked_again_without_the_validator() {
+    let slot: Arc<std::sync::OnceLock<Arc<orchestrate_github::Client>>> = Arc::default();
+    let evict = slot.clone();
+    let gh = fake::start(move |req| {
+        if req.is("GET", "/repos/acme/api/actions/runs?") {
+            if req.header("if-none-match") == Some("\"v1\"") {
+                if let Some(client) = evict.get() {
+                    client.clear_etag_cache();
+                }
+                return Resp::empty(304).header("etag", "\"v1\"");
+            }
+            return Resp::json(200, serde_json::json!({"total_count": 1, "workflow_runs": [run_json(1, "a", "in_progress", None, T0)]}))
+                .header("etag", "\"v1\"");
+        }
+        Resp::empty(404)
+    })
+    .await;
+    let github = Arc::new(client(&gh.url));
+    slot.set(github.clone()).expect("set once");
+    let query = PollQuery {
+        run_ids: vec![1],
+        created_since: Some(T0.parse().expect("time")),
+        ..PollQuery::default()
+    };
+    github.poll_runs(&repo(), &query).await.expect("first poll");
+    let second = github
+        .poll_runs(&repo(), &query)
+        .await
+        .expect("second poll survives the eviction");
+    assert_eq!(second.runs[&1].status, "in_progress");
+    assert!(!second.not_modified);
+    let validators: Vec<_> = gh
+        .requests()
+        .iter()
+        .map(|r| r.header("if-none-match").map(str::to_owned))
+        .collect();
+    assert_eq!(validators, [None, Some("\"v1\"".to_owned()), None]);
+}

@@ -153,18 +153,25 @@ fn plan_path(raw: &RawSettings, gh: &GithubContext) -> (PathBuf, String) {
 
 /// The plan names the variables holding channel secrets; mask their values too.
 fn mask_channel_secrets(plan: &Plan, env: &Env, io: &mut Io) -> Result<(), Failure> {
+    for value in channel_secrets(plan, env) {
+        io.out.add_mask(value).context("writing to stdout")?;
+    }
+    Ok(())
+}
+
+/// The values of the variables the plan names as holding channel secrets.
+pub(super) fn channel_secrets<'e>(plan: &Plan, env: &'e Env) -> Vec<&'e str> {
     let c = &plan.channels;
     let names = [
         c.slack.as_ref().map(|s| s.webhook_url_env.as_str()),
         c.webhook.as_ref().map(|w| w.url_env.as_str()),
         c.webhook.as_ref().and_then(|w| w.secret_env.as_deref()),
     ];
-    for name in names.into_iter().flatten() {
-        if let Some(value) = env.get(name) {
-            io.out.add_mask(value).context("writing to stdout")?;
-        }
-    }
-    Ok(())
+    names
+        .into_iter()
+        .flatten()
+        .filter_map(|name| env.get(name))
+        .collect()
 }
 
 /// Each problem as an annotation on the run page, pointing at the plan line when there is one,

@@ -17,20 +17,20 @@ use crate::engine::observe::{Lines, Live, Observer};
 use crate::engine::{Engine, HealthRoute, Outcome, Pace, Release, session};
 use crate::env::{Env, GithubContext};
 use crate::error::Failure;
+use crate::gha::Workflow;
 use crate::preview::Preview;
 use crate::settings::{Purpose, RawSettings, Settings, planfile};
 
 pub fn run(args: &RunArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
     let label = args.release.plan.display().to_string();
     let file = planfile::read(&args.release.plan, &label)?;
+    announce_masks(action::channel_secrets(&file.loaded.plan, env), env, io)?;
     let settings = Settings::validate(
         &RawSettings::from_run_args(args, env),
         &file,
         Purpose::Release,
     )?;
-    for secret in settings.secrets() {
-        io.masker.register(secret);
-    }
+    announce_masks(settings.secrets(), env, io)?;
     let gh = env.github();
     if settings.dry_run {
         let preview = Preview::build(&settings).context("building the release preview")?;
@@ -49,6 +49,21 @@ pub fn run(args: &RunArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
     io.print(&report::summary::render(&outcome.report))
         .context("writing to stdout")?;
     session::end_failure(&outcome)
+}
+
+/// Registers `secrets` with the masker and, inside GitHub Actions, tells the runner to mask
+/// them too (`::add-mask::`), before anything else is printed. They go to stderr, which the
+/// runner reads as well: stdout is the command's report.
+fn announce_masks<'s>(
+    secrets: impl IntoIterator<Item = &'s str>,
+    env: &Env,
+    io: &mut Io,
+) -> Result<(), Failure> {
+    let mut masks = Workflow::new(&mut io.err, io.masker.clone(), env.in_github_actions());
+    for secret in secrets {
+        masks.add_mask(secret).context("writing to stderr")?;
+    }
+    Ok(())
 }
 
 /// The action's real release: outputs and summary are written whatever the outcome.

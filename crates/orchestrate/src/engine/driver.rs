@@ -45,7 +45,15 @@ pub struct Svc {
     pub(super) deadline: Option<Duration>,
     /// GitHub's completion time of the run and when the driver noticed it.
     pub detection: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Why its gate fails whatever its health says (its run succeeded but what it had to hand
+    /// on downstream, its artifacts, could not be read).
+    pub(super) gate_problem: Option<String>,
+    /// Its cancel could not be sent (or did not take): its run may still be running.
+    pub(super) cancel_failed: bool,
 }
+
+/// How long a cancelled run is followed until it completes (emulated time).
+const CANCEL_SETTLE: Duration = Duration::from_secs(10 * 60);
 
 pub struct Driver<'a> {
     pub engine: &'a Engine,
@@ -78,12 +86,24 @@ pub async fn drive(
 ) -> Outcome {
     let settings = &release.settings;
     let members: BTreeSet<String> = settings.release.iter().map(|(s, _)| s.to_owned()).collect();
-    let config = SchedulerConfig::for_release(
+    let mut config = SchedulerConfig::for_release(
         &settings.plan,
         &members,
         settings.strategy,
         settings.rollback_on_failure,
     );
+    // Handing artifacts on is part of a service's gate: a run that succeeded deployed, so an
+    // artifact that cannot be read must fail the service after it counts as deployed (and is
+    // rolled back), not as a failed run.
+    for node in &mut config.nodes {
+        if settings
+            .plan
+            .service(&node.name)
+            .is_some_and(|s| !s.artifacts.is_empty())
+        {
+            node.has_health = true;
+        }
+    }
     let scheduler = match Scheduler::new(config) {
         Ok(s) => s,
         // Plan validation rules out cycles and unknown needs; should it happen, nothing ran.
@@ -131,6 +151,8 @@ pub async fn drive(
                 task: None,
                 deadline: None,
                 detection: None,
+                gate_problem: None,
+                cancel_failed: false,
             };
             (s.name.clone(), svc)
         })
@@ -439,7 +461,25 @@ impl<'a> Driver<'a> {
         let Some(svc) = self.svcs.get_mut(name) else {
             return;
         };
+        if let Some(problem) = svc.gate_problem.clone() {
+            svc.settled_at = Some(now);
+            svc.failure = Some(detail(&problem));
+            self.note(Some(name), format!("failed: {problem}"));
+            self.queue.push_back(Event::HealthVerdict {
+                service: name.to_owned(),
+                ok: false,
+                now,
+            });
+            return;
+        }
         let Some(health) = &svc.spec.health else {
+            // Only its artifacts made this a gate, and they were handed on.
+            svc.settled_at.get_or_insert(now);
+            self.queue.push_back(Event::HealthVerdict {
+                service: name.to_owned(),
+                ok: true,
+                now,
+            });
             return;
         };
         match Gate::new(name, health, &vars, env_timeout, &self.engine.health_route) {
@@ -498,12 +538,8 @@ impl<'a> Driver<'a> {
                 });
             }
             (Some(dispatched), false) => {
-                let handle = tokio::spawn(tasks::cancel(
-                    self.ctx.clone(),
-                    svc.spec.clone(),
-                    dispatched.clone(),
-                ));
-                svc.task = Some(handle.abort_handle());
+                let dispatched = dispatched.clone();
+                self.spawn_cancel(name, dispatched);
             }
             // Dispatch in flight: cancel once it answers.
             (None, false) if dispatching => svc.cancel_pending = true,
@@ -516,6 +552,23 @@ impl<'a> Driver<'a> {
             }
         }
         self.note(Some(name), "cancelling".into());
+    }
+}
+
+impl Driver<'_> {
+    /// Cancels `name`'s dispatched run in a task that reports `CancelDone`.
+    pub(super) fn spawn_cancel(&mut self, name: &str, dispatched: Dispatched) {
+        let settle = self.engine.pace.to_real(CANCEL_SETTLE);
+        let Some(svc) = self.svcs.get_mut(name) else {
+            return;
+        };
+        let handle = tokio::spawn(tasks::cancel(
+            self.ctx.clone(),
+            svc.spec.clone(),
+            dispatched,
+            settle,
+        ));
+        svc.task = Some(handle.abort_handle());
     }
 }
 

@@ -8,7 +8,7 @@ use orchestrate_core::report::{HealthVerdict, RollbackReport};
 use orchestrate_github::Dispatched;
 
 use super::driver::{Driver, detail, outcome_word, plural};
-use super::tasks::{self, Msg, Problem};
+use super::tasks::{CancelResult, Msg, Problem};
 
 impl Driver<'_> {
     pub(super) fn on_msg(&mut self, msg: Msg) {
@@ -33,6 +33,7 @@ impl Driver<'_> {
                 noticed,
                 failure,
                 artifacts,
+                artifact_problem,
             } => {
                 self.vars.set_run(&service, run.id, &run.html_url);
                 for (name, fields) in &artifacts {
@@ -57,6 +58,16 @@ impl Driver<'_> {
                         svc.failure = failure.or_else(|| Some(detail(&text)));
                     }
                     svc.run = Some(run);
+                    // Failed at its gate (see `Driver::check`): it deployed, so it is rolled back.
+                    if let Some(problem) = &artifact_problem {
+                        svc.gate_problem = Some(format!("artifact hand-off: {}", problem.message));
+                    }
+                }
+                if let Some(problem) = artifact_problem
+                    && problem.refusal
+                    && self.refused.is_none()
+                {
+                    self.refused = Some(problem.message);
                 }
                 self.note(Some(&service), text);
                 self.queue.push_back(Event::RunFinished {
@@ -96,29 +107,7 @@ impl Driver<'_> {
                 self.queue.push_back(Event::Tick { now });
             }
             Msg::BakeUnhealthy { service, verdict } => self.on_bake_unhealthy(service, verdict),
-            Msg::CancelDone { service, succeeded } => {
-                if let Some(svc) = self.svcs.get_mut(&service) {
-                    svc.task = None;
-                    svc.settled_at.get_or_insert(now);
-                }
-                match succeeded {
-                    Some(run) => {
-                        self.note(Some(&service), "run had already succeeded".into());
-                        if let Some(svc) = self.svcs.get_mut(&service) {
-                            svc.run = Some(run);
-                        }
-                        self.queue.push_back(Event::RunFinished {
-                            service,
-                            success: true,
-                            now,
-                        });
-                    }
-                    None => {
-                        self.note(Some(&service), "cancelled".into());
-                        self.queue.push_back(Event::Cancelled { service, now });
-                    }
-                }
-            }
+            Msg::CancelDone { service, result } => self.on_cancel_done(service, result, now),
             Msg::RollbackDone {
                 service,
                 outcome,
@@ -175,15 +164,7 @@ impl Driver<'_> {
                     now,
                 });
                 if pending {
-                    let Some(svc) = self.svcs.get_mut(name) else {
-                        return;
-                    };
-                    let handle = tokio::spawn(tasks::cancel(
-                        self.ctx.clone(),
-                        svc.spec.clone(),
-                        dispatched,
-                    ));
-                    svc.task = Some(handle.abort_handle());
+                    self.spawn_cancel(name, dispatched);
                 }
             }
             Err(problem) => {
@@ -195,6 +176,43 @@ impl Driver<'_> {
                 } else {
                     self.fail_run(name, &problem, now);
                 }
+            }
+        }
+    }
+
+    fn on_cancel_done(&mut self, service: String, result: CancelResult, now: Duration) {
+        let Some(svc) = self.svcs.get_mut(&service) else {
+            return;
+        };
+        svc.task = None;
+        svc.settled_at.get_or_insert(now);
+        match result {
+            CancelResult::Succeeded(run) => {
+                svc.run = Some(run);
+                self.note(
+                    Some(&service),
+                    "run succeeded before the cancel took effect: its new version went out".into(),
+                );
+                self.queue.push_back(Event::RunFinished {
+                    service,
+                    success: true,
+                    now,
+                });
+            }
+            CancelResult::Stopped(run) => {
+                if let Some(run) = run {
+                    svc.run = Some(run);
+                }
+                self.note(Some(&service), "cancelled".into());
+                self.queue.push_back(Event::Cancelled { service, now });
+            }
+            CancelResult::Failed(why) => {
+                let text = format!("cancel failed: run may still be running ({why})");
+                svc.cancel_failed = true;
+                svc.failure = Some(detail(&text));
+                self.note(Some(&service), text);
+                // Nothing more can be done for it; the release goes on to its end.
+                self.queue.push_back(Event::Cancelled { service, now });
             }
         }
     }

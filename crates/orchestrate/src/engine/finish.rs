@@ -27,6 +27,13 @@ pub async fn finish(mut driver: Driver<'_>) -> Outcome {
         .scheduler
         .done()
         .unwrap_or((ReleaseStatus::Failed, DoneReason::Failed));
+    // A run that could not be cancelled may still deploy: nothing is cleanly rolled back.
+    let status = if status == ReleaseStatus::RolledBack && driver.svcs.values().any(|s| s.cancel_failed)
+    {
+        ReleaseStatus::Failed
+    } else {
+        status
+    };
     let mut updates = tokio::task::JoinSet::new();
     for (name, svc) in &driver.svcs {
         let Some(id) = svc.deployment else { continue };
@@ -157,7 +164,12 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
                 queued,
                 duration,
                 health: svc.health.clone(),
-                outcome: driver.scheduler.outcome(&s.name).unwrap_or(unsettled),
+                // Not `cancelled`: its run may still be deploying.
+                outcome: if svc.cancel_failed {
+                    ServiceOutcome::Failed
+                } else {
+                    driver.scheduler.outcome(&s.name).unwrap_or(unsettled)
+                },
                 failure: svc.failure.clone(),
                 ..base
             }

@@ -102,6 +102,9 @@ pub enum StartError {
     /// `requires` ranges violated (exit 2).
     #[error("incompatible release: {}", .0.join("; "))]
     Incompatible(Vec<String>),
+    /// Templates would render without a value (exit 2): service, field and variable each.
+    #[error("unresolvable template variables: {}", .0.join("; "))]
+    Unresolvable(Vec<String>),
     /// GitHub refused a registry read or the release-set record (exit 3).
     #[error("{0}")]
     Refused(String),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::gha::Masker;
+use crate::gha::commands::defuse;
 
 /// Receives progress; called from the driver's loop only.
 pub trait Observer {
@@ -44,9 +45,15 @@ impl<W: Write> Lines<W> {
 
     fn write(&mut self, line: &str) {
         // Progress is best effort: a closed pipe must not stop the release.
-        let _ = writeln!(self.out, "{}", self.masker.redact(line));
+        let _ = writeln!(self.out, "{}", safe(&self.masker, line));
         let _ = self.out.flush();
     }
+}
+
+/// `text` redacted and defused: progress quotes GitHub's text (job names, conclusions,
+/// messages), which must not run as a workflow command in the Actions log.
+fn safe(masker: &Masker, text: &str) -> String {
+    defuse(&masker.redact(text)).into_owned()
 }
 
 pub fn clock(at: Duration) -> String {
@@ -109,9 +116,10 @@ impl Live {
 
 impl Observer for Live {
     fn service(&mut self, at: Duration, service: &str, state: &str, detail: &str) {
-        let text = self
-            .masker
-            .redact(&format!("{state:<16} {detail} ({})", clock(at).trim()));
+        let text = safe(
+            &self.masker,
+            &format!("{state:<16} {detail} ({})", clock(at).trim()),
+        );
         match self.bars.get(service) {
             Some(bar) if is_final(state) => bar.finish_with_message(text),
             Some(bar) => bar.set_message(text),
@@ -126,7 +134,7 @@ impl Observer for Live {
     fn release(&mut self, at: Duration, text: &str) {
         let _ = self
             .multi
-            .println(self.masker.redact(&format!("[{}] {text}", clock(at))));
+            .println(safe(&self.masker, &format!("[{}] {text}", clock(at))));
     }
 }
 
@@ -176,5 +184,23 @@ mod tests {
             text,
             "[ 1m 05s] web      dispatched       https://x?t=***\n[     3s] canary baking\n"
         );
+    }
+
+    #[test]
+    fn lines_quoting_github_text_cannot_run_workflow_commands() {
+        let mut lines = Lines::new(Vec::new(), Masker::new(), ["web"]);
+        lines.service(
+            Duration::from_secs(1),
+            "web",
+            "failed",
+            "job `x\n::stop-commands::t`, step `##[add-mask]y`",
+        );
+        lines.release(Duration::from_secs(2), "note\r::set-output name=a::b");
+        let text = String::from_utf8(lines.out).expect("utf-8");
+        for line in text.split(['\n', '\r']) {
+            assert!(!line.trim_start().starts_with("::"), "{line:?} in {text:?}");
+            assert!(!line.contains("##["), "{line:?} in {text:?}");
+        }
+        assert!(text.contains("stop-commands::t"), "the text stays: {text:?}");
     }
 }

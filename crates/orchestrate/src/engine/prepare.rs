@@ -49,6 +49,16 @@ pub async fn prepare(
     let deployed = registry::lookup(&engine.github, &settings.plan, &settings.environment)
         .await
         .map_err(|e| StartError::from_github(&e))?;
+    let members: BTreeSet<String> = settings.release.iter().map(|(s, _)| s.to_owned()).collect();
+    let versions: BTreeMap<String, String> = deployed
+        .iter()
+        .filter_map(|(s, d)| Some((s.clone(), d.current.clone()?)))
+        .collect();
+    let unresolvable =
+        super::vars::unresolvable(&settings.plan, &settings.environment, &members, &versions);
+    if !unresolvable.is_empty() {
+        return Err(StartError::Unresolvable(unresolvable));
+    }
     let compatibility = check_compatibility(release, &deployed)?;
     for v in compatibility
         .iter()

@@ -49,6 +49,17 @@ pub fn start_failure(err: StartError) -> Failure {
             }
             Failure::BadInput(problems)
         }
+        StartError::Unresolvable(messages) => {
+            let mut problems = Problems::new();
+            for m in messages {
+                problems.input(
+                    "versions",
+                    m,
+                    "add that service to `versions`, deploy it first, or define the variable in the environment",
+                );
+            }
+            Failure::BadInput(problems)
+        }
         StartError::Refused(message) => Failure::GitHubRefused(message),
         StartError::Locked(message) => Failure::DeploymentFailed(message),
         StartError::GitHub(message) => Failure::Internal(anyhow::anyhow!(message)),

@@ -41,8 +41,11 @@ pub enum Msg {
         failure: Option<FailureDetail>,
         /// `artifact name → JSON fields`, when the run succeeded and declared artifacts.
         artifacts: BTreeMap<String, BTreeMap<String, String>>,
+        /// The run succeeded but its declared artifacts could not be handed on: its new
+        /// version went out, so it counts as deployed and fails at its gate instead.
+        artifact_problem: Option<Problem>,
     },
-    /// The run could not be awaited (watcher gave up, artifacts unusable, …).
+    /// The run could not be awaited (the watcher gave up, …).
     AwaitFailed {
         service: String,
         problem: Problem,
@@ -57,10 +60,10 @@ pub enum Msg {
         service: String,
         verdict: HealthVerdict,
     },
-    /// A cancel took effect; `Some(run)` when the run had already succeeded.
+    /// A cancel was answered (see [`CancelResult`]).
     CancelDone {
         service: String,
-        succeeded: Option<RunSummary>,
+        result: CancelResult,
     },
     RollbackDone {
         service: String,
@@ -69,6 +72,22 @@ pub enum Msg {
         reason: Option<String>,
     },
 }
+
+/// How a cancel ended.
+#[derive(Debug)]
+pub enum CancelResult {
+    /// The run stopped without succeeding; its final state when it was read.
+    Stopped(Option<RunSummary>),
+    /// The run succeeded before the cancel took effect: its new version went out.
+    Succeeded(RunSummary),
+    /// The cancel could not be sent, or the run was not seen to stop: it may still be running.
+    Failed(String),
+}
+
+/// Times a cancel request is sent before giving up (it is idempotent: 202, then 409).
+const CANCEL_ATTEMPTS: u32 = 3;
+/// The pause before cancel attempt `n + 1` is `n` times this (real time).
+const CANCEL_RETRY_PAUSE: Duration = Duration::from_secs(1);
 
 /// What went wrong, and whether GitHub refused (exit 3).
 #[derive(Debug, Clone)]
@@ -206,21 +225,16 @@ pub async fn await_run(
         }
         if let RunState::Completed(run) = state {
             let noticed = (ctx.now)();
-            let (failure, artifacts) = if run.succeeded() {
+            let (failure, artifacts, artifact_problem) = if run.succeeded() {
                 match download(&ctx, &service, &run, &work_dir).await {
-                    Ok(artifacts) => (None, artifacts),
-                    Err(problem) => {
-                        send(Msg::AwaitFailed {
-                            service: name,
-                            problem,
-                        });
-                        return;
-                    }
+                    Ok(artifacts) => (None, artifacts, None),
+                    Err(problem) => (None, BTreeMap::new(), Some(problem)),
                 }
             } else {
                 (
                     Some(failure_of(&ctx.github, &service, &run).await),
                     BTreeMap::new(),
+                    None,
                 )
             };
             send(Msg::RunDone {
@@ -229,6 +243,7 @@ pub async fn await_run(
                 noticed,
                 failure,
                 artifacts,
+                artifact_problem,
             });
             return;
         }
@@ -342,9 +357,10 @@ async fn download(
     Ok(out)
 }
 
-/// Cancels `service`'s run once it is known. A run that already completed is reported as
-/// succeeded when it did, so the scheduler counts it as deployed.
-pub async fn cancel(ctx: Ctx, service: Service, dispatched: Dispatched) {
+/// Cancels `service`'s run once it is known, retrying a failed request, then follows the run
+/// until it completes (within `settle`, real time): a run that succeeded before the cancel took
+/// effect is reported as such, so the scheduler counts it as deployed and it is rolled back.
+pub async fn cancel(ctx: Ctx, service: Service, dispatched: Dispatched, settle: Duration) {
     let name = service.name.clone();
     let run_id = match &dispatched.run {
         Some(run) => Some(run.id),
@@ -353,24 +369,70 @@ pub async fn cancel(ctx: Ctx, service: Service, dispatched: Dispatched) {
             None => None,
         },
     };
-    let mut succeeded = None;
-    if let Some(id) = run_id {
-        match ctx.github.cancel_run(&service.repo, id).await {
-            Ok(CancelOutcome::Requested) => {}
-            Ok(CancelOutcome::AlreadyCompleted) => {
-                if let Ok(run) = ctx.github.get_run(&service.repo, id).await
-                    && run.succeeded()
-                {
-                    succeeded = Some(run);
-                }
-            }
-            Err(e) => tracing::warn!(service = %name, error = %e, "cancelling the run failed"),
-        }
-    }
+    let result = match run_id {
+        Some(id) => cancel_run(&ctx, &service, id, settle).await,
+        // No run was found for the dispatch: there is nothing to cancel.
+        None => CancelResult::Stopped(None),
+    };
     let _ = ctx.tx.send(Msg::CancelDone {
         service: name,
-        succeeded,
+        result,
     });
+}
+
+async fn cancel_run(ctx: &Ctx, service: &Service, id: u64, settle: Duration) -> CancelResult {
+    let mut attempt = 0;
+    let outcome = loop {
+        attempt += 1;
+        match ctx.github.cancel_run(&service.repo, id).await {
+            Ok(outcome) => break outcome,
+            // A refusal (no `actions: write`) answers the same every time.
+            Err(e) if e.is_refusal() || attempt >= CANCEL_ATTEMPTS => {
+                tracing::warn!(service = %service.name, error = %e, "cancelling the run failed");
+                return CancelResult::Failed(format!(
+                    "{} after {attempt} {}",
+                    e,
+                    if attempt == 1 { "attempt" } else { "attempts" }
+                ));
+            }
+            Err(e) => {
+                tracing::warn!(service = %service.name, error = %e, attempt, "cancelling the run failed; trying again");
+                tokio::time::sleep(CANCEL_RETRY_PAUSE * attempt).await;
+            }
+        }
+    };
+    let concluded = |run: RunSummary| {
+        if run.succeeded() {
+            CancelResult::Succeeded(run)
+        } else {
+            CancelResult::Stopped(Some(run))
+        }
+    };
+    if outcome == CancelOutcome::AlreadyCompleted {
+        return match ctx.github.get_run(&service.repo, id).await {
+            Ok(run) => concluded(run),
+            Err(e) => {
+                tracing::warn!(service = %service.name, error = %e, "reading the completed run failed");
+                CancelResult::Stopped(None)
+            }
+        };
+    }
+    // Accepted (202): GitHub stops the run asynchronously, and a run about to finish may still
+    // conclude `success`. Only its conclusion says whether the new version went out.
+    let target = WatchTarget::Run {
+        repo: service.repo.clone(),
+        run_id: id,
+        created_since: None,
+        event: None,
+    };
+    match tokio::time::timeout(settle, ctx.watcher.watch(target).completed()).await {
+        Ok(Ok(run)) => concluded(run),
+        Ok(Err(f)) => CancelResult::Failed(format!(
+            "cancel requested, but the run could not be followed: {}",
+            f.message
+        )),
+        Err(_) => CancelResult::Failed("cancel requested, but the run was not seen to stop".into()),
+    }
 }
 
 /// The run behind a correlated dispatch, looked for a bounded time.

@@ -1,7 +1,7 @@
 //! Template variables of a release (SPEC §2): what every template may use, filled in as the
 //! release goes (run ids and artifact fields appear once a service's run succeeded).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use orchestrate_core::plan::{Plan, Service, Template, Vars};
 
@@ -126,6 +126,79 @@ pub fn rollback_inputs(
     }
 }
 
+/// Every variable a template of the release would render without a value, checked before
+/// anything is dispatched (SPEC §2): `versions.<svc>` of a service neither released nor
+/// deployed, `runs.<svc>` / `artifacts.<svc>` of a service that does not run in this release,
+/// `vars.<k>` the environment does not define. Each message names the service, the field
+/// and the variable. Rollback templates count only for a service with a version to go back
+/// to (without one, no rollback is rendered). What an artifact's JSON holds is only known
+/// once it is downloaded, so artifact fields are not checked here.
+pub fn unresolvable(
+    plan: &Plan,
+    environment: &str,
+    members: &BTreeSet<String>,
+    deployed: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let env_vars = plan.environments.get(environment).map(|e| &e.vars);
+    let why_not = |variable: &str| -> Option<String> {
+        let segments: Vec<&str> = variable.split('.').collect();
+        match segments.as_slice() {
+            ["versions", svc] if !members.contains(*svc) && !deployed.contains_key(*svc) => {
+                Some(format!(
+                    "`{svc}` is not in the release and has no version deployed in `{environment}`"
+                ))
+            }
+            ["runs" | "artifacts", svc, ..] if !members.contains(*svc) => Some(format!(
+                "`{svc}` is not in the release, so it has no run in it"
+            )),
+            ["vars", key] if env_vars.is_none_or(|v| !v.contains_key(*key)) => Some(format!(
+                "environment `{environment}` defines no variable `{key}`"
+            )),
+            _ => None,
+        }
+    };
+    let mut problems = Vec::new();
+    for service in plan.services.iter().filter(|s| members.contains(&s.name)) {
+        for (field, template) in templates(service, deployed.contains_key(&service.name)) {
+            for variable in template.variables() {
+                if let Some(why) = why_not(variable) {
+                    problems.push(format!(
+                        "service `{}`, `{field}`: `{{{{ {variable} }}}}` has no value: {why}",
+                        service.name
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// `service`'s templates by field; its rollback's only when `rollback` (it has a version to go
+/// back to).
+fn templates(service: &Service, rollback: bool) -> Vec<(String, &Template)> {
+    let mut out: Vec<(String, &Template)> = service
+        .inputs
+        .iter()
+        .map(|(k, t)| (format!("inputs.{k}"), t))
+        .collect();
+    if let Some(h) = &service.health {
+        out.push(("health.url".to_owned(), &h.url));
+        out.extend(
+            h.expect_json
+                .iter()
+                .map(|(k, t)| (format!("health.expect.json.{k}"), t)),
+        );
+    }
+    if rollback && let Some(r) = &service.rollback {
+        out.extend(
+            r.inputs
+                .iter()
+                .map(|(k, t)| (format!("rollback.inputs.{k}"), t)),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +245,24 @@ mod tests {
         assert_eq!(workflow, None);
         assert_eq!(inputs["v"], "1.2.0");
         assert_eq!(inputs["prev"], "1.2.0");
+    }
+
+    #[test]
+    fn variables_nothing_will_provide_are_named_with_service_and_field() {
+        let text = "version: 1\nname: p\nenvironments: {staging: {}}\nservices:\n  api: {repo: a/b, workflow: d.yml, artifacts: [info], inputs: {v: \"{{ version }}\"}}\n  web:\n    repo: a/c\n    workflow: w.yml\n    needs: [api]\n    inputs: {img: \"{{ artifacts.api.info.image }}\", api: \"{{ versions.api }}\", other: \"{{ versions.db }}\"}\n    rollback: {inputs: {v: \"{{ versions.db }}\"}}\n  db: {repo: a/d, workflow: d.yml, inputs: {v: \"{{ version }}\"}}\n";
+        let plan = load("p.yml", text).expect("valid").plan;
+        let members = BTreeSet::from(["web".to_owned()]);
+        let deployed = BTreeMap::from([("api".to_owned(), "1.2.0".to_owned())]);
+        let problems = unresolvable(&plan, "staging", &members, &deployed);
+        assert_eq!(
+            problems,
+            [
+                "service `web`, `inputs.img`: `{{ artifacts.api.info.image }}` has no value: `api` is not in the release, so it has no run in it",
+                "service `web`, `inputs.other`: `{{ versions.db }}` has no value: `db` is not in the release and has no version deployed in `staging`",
+            ],
+            "web has nothing deployed: its rollback template is never rendered"
+        );
+        let all = BTreeSet::from(["web".to_owned(), "api".to_owned(), "db".to_owned()]);
+        assert!(unresolvable(&plan, "staging", &all, &deployed).is_empty());
     }
 }

@@ -18,7 +18,7 @@ use crate::engine_github::workspace_with;
 use crate::support::Output;
 
 /// Runs `orchestrate args…` in `dir`, killing it when it has not ended after `limit`.
-fn run_bounded(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+pub(crate) fn run_bounded(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orchestrate"))
         .args(args)
         .current_dir(dir)
@@ -49,7 +49,7 @@ fn run_bounded(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration)
 }
 
 /// `orchestrate rehearse plan.yml --scenario scenario.yml --format json`; exit and report.
-fn rehearse(plan: &str, scenario: &str) -> (Output, Value) {
+pub(crate) fn rehearse(plan: &str, scenario: &str) -> (Output, Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("plan.yml"), plan).expect("plan");
     std::fs::write(dir.path().join("scenario.yml"), scenario).expect("scenario");
@@ -67,7 +67,7 @@ fn rehearse(plan: &str, scenario: &str) -> (Output, Value) {
     (out, report)
 }
 
-fn service<'a>(report: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn service<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["services"]
         .as_array()
         .expect("services")
@@ -76,7 +76,7 @@ fn service<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name}"))
 }
 
-fn timeline_of(report: &Value, name: &str) -> Vec<String> {
+pub(crate) fn timeline_of(report: &Value, name: &str) -> Vec<String> {
     report["timeline"]
         .as_array()
         .expect("timeline")
@@ -88,39 +88,43 @@ fn timeline_of(report: &Value, name: &str) -> Vec<String> {
 
 #[test]
 fn a_failure_while_another_dispatch_is_in_flight_cancels_it_once_dispatched() {
-    // `a` fails as it is dispatched (its template needs `versions.c`, which is neither in the
-    // release nor deployed); `b`, dispatched in the same wave, is then cancelled while its
-    // dispatch request is still under way. The release must still end.
+    // `a`'s dispatch is answered 400 at once; `b`, dispatched in the same wave, is held up by a
+    // rate limit, so it is cancelled while its dispatch request is still under way. The
+    // release must still end.
     let plan = r#"version: 1
 name: race
 strategy: parallel
 environments: { staging: {} }
 services:
-  a: { repo: acme/a, workflow: deploy.yml, inputs: { version: "{{ version }}", other: "{{ versions.c }}" } }
+  a: { repo: acme/a, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
   b: { repo: acme/b, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
-  c: { repo: acme/c, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
 "#;
     let scenario = r#"speed: 60
 release: { environment: staging, versions: { a: 1.0.0, b: 1.0.0 } }
+faults:
+  script:
+    - { method: POST, path_contains: /repos/acme/a/actions/workflows/deploy.yml/dispatches, fault: { status: 400 } }
+    - { method: POST, path_contains: /repos/acme/b/actions/workflows/deploy.yml/dispatches, fault: { secondary_limit: { status: 429, retry_after: 2 } } }
 repos:
   - name: acme/a
-    workflows: [{ file: deploy.yml, inputs: { version: { required: true }, other: {} } }]
+    workflows: [{ file: deploy.yml, inputs: { version: { required: true } } }]
   - name: acme/b
     workflows:
       - file: deploy.yml
         inputs: { version: { required: true } }
         behaviour: { queued: 5s, in_progress: 10m }
-  - name: acme/c
-    workflows: [{ file: deploy.yml, inputs: { version: { required: true } } }]
 "#;
     let (out, report) = rehearse(plan, scenario);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(service(&report, "a")["outcome"], "failed");
     assert_eq!(service(&report, "b")["outcome"], "cancelled", "{report}");
+    let b = timeline_of(&report, "b");
+    let dispatched = b.iter().position(|w| w.starts_with("dispatched"));
+    let cancelling = b.iter().position(|w| w == "cancelling");
     assert!(
-        timeline_of(&report, "b").iter().any(|w| w == "cancelled"),
-        "b's run was cancelled once its dispatch answered: {:?}",
-        timeline_of(&report, "b")
+        matches!((cancelling, dispatched), (Some(c), Some(d)) if c < d)
+            && b.iter().any(|w| w == "cancelled"),
+        "b's cancel came while it was dispatching, and its run was cancelled once known: {b:?}"
     );
 }
 

@@ -326,6 +326,21 @@ async fn a_release_that_times_out_cancels_its_runs_and_exits_4() {
         "the backend's run was cancelled: {cancels:?}"
     );
     assert!(emu.runs("acme/web").is_empty(), "web never started");
+    // Every deployment it created, the release set's included, ends with a final status.
+    let mut created = 0;
+    for repo in ["acme/api", "acme/web", "acme/release"] {
+        for d in emu.deployments(repo) {
+            created += 1;
+            let state = d.latest_state().map(str::to_owned);
+            assert!(
+                matches!(state.as_deref(), Some("success" | "failure" | "inactive" | "error")),
+                "{repo} deployment {} ({}) left {state:?}",
+                d.id,
+                d.task
+            );
+        }
+    }
+    assert!(created >= 2, "the backend's and the release set's deployments exist");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@ mod action;
 mod cli;
 mod emulator_cmd;
 mod engine_edges;
+mod engine_followups;
 mod engine_github;
 mod fifty;
 mod lock;

@@ -160,9 +160,27 @@ fn android_failing_in_upload_names_job_and_step_cancels_and_rolls_back() {
     // ios (8m) was still running when android (6m) failed: cancelled; desktop (4m) had
     // succeeded: rolled back, as were web and backend.
     assert_eq!(outcome(&report, "ios"), "cancelled");
+    let ios = &report["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .find(|s| s["name"] == "ios")
+        .expect("ios")["run"];
+    assert_eq!(
+        ios["conclusion"], "cancelled",
+        "the cancel reached the emulator and the run was followed until it stopped: {ios}"
+    );
     for s in ["desktop", "web", "backend"] {
         assert_eq!(outcome(&report, s), "rolled_back", "{s}");
     }
+    // Reverse order of run success: web (2m) and desktop (4m) after the backend.
+    let order: Vec<&str> = report["rollbacks"]
+        .as_array()
+        .expect("rollbacks")
+        .iter()
+        .filter_map(|r| r["service"].as_str())
+        .collect();
+    assert_eq!(order, ["desktop", "web", "backend"], "{}", report["rollbacks"]);
     assert!(
         out.stderr.contains("android: job `publish`, step `upload`"),
         "{}",

@@ -1,0 +1,142 @@
+//! A scripted [`GitHub`] for unit tests: polls answered by a closure (and their instants
+//! recorded, on tokio's clock), every other call refused as unscripted.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use tokio::time::Instant;
+
+use crate::api::{BoxFuture, GitHub};
+use crate::error::{Error, Result};
+use crate::stats::StatsSnapshot;
+use crate::types::{
+    ArtifactInfo, ArtifactLimits, CancelOutcome, Correlation, DeployedHistory, DeploymentId,
+    DeploymentStatusUpdate, DispatchRequest, Dispatched, ExtractedArtifact, NewDeployment,
+    PollQuery, PollResult, ReleaseSet, ReleaseSetRecord, Repo, RepositoryDispatchRequest,
+    RunFailure, RunSummary,
+};
+
+/// Answers poll number `n` (0-based) of `repo` for `query`.
+pub(crate) type PollScript =
+    Box<dyn Fn(usize, &Repo, &PollQuery) -> Result<PollResult> + Send + Sync>;
+
+pub(crate) struct FakeGitHub {
+    script: PollScript,
+    polls: Mutex<Vec<Instant>>,
+}
+
+impl FakeGitHub {
+    pub(crate) fn polls(script: PollScript) -> Self {
+        FakeGitHub {
+            script,
+            polls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// When each poll was made.
+    pub(crate) fn poll_times(&self) -> Vec<Instant> {
+        self.polls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn unscripted<'a, T: Send + 'a>() -> BoxFuture<'a, Result<T>> {
+    Box::pin(async { Err(Error::Config("not scripted".into())) })
+}
+
+impl GitHub for FakeGitHub {
+    fn poll_runs<'a>(
+        &'a self,
+        repo: &'a Repo,
+        query: &'a PollQuery,
+    ) -> BoxFuture<'a, Result<PollResult>> {
+        Box::pin(async move {
+            let n = {
+                let mut polls = self.polls.lock().unwrap_or_else(|e| e.into_inner());
+                polls.push(Instant::now());
+                polls.len() - 1
+            };
+            (self.script)(n, repo, query)
+        })
+    }
+
+    fn dispatch<'a>(&'a self, _: &'a DispatchRequest) -> BoxFuture<'a, Result<Dispatched>> {
+        unscripted()
+    }
+    fn repository_dispatch<'a>(
+        &'a self,
+        _: &'a RepositoryDispatchRequest,
+    ) -> BoxFuture<'a, Result<Dispatched>> {
+        unscripted()
+    }
+    fn find_dispatched_run<'a>(
+        &'a self,
+        _: &'a Correlation,
+    ) -> BoxFuture<'a, Result<Option<RunSummary>>> {
+        unscripted()
+    }
+    fn get_run<'a>(&'a self, _: &'a Repo, _: u64) -> BoxFuture<'a, Result<RunSummary>> {
+        unscripted()
+    }
+    fn failure_detail<'a>(&'a self, _: &'a Repo, _: u64) -> BoxFuture<'a, Result<RunFailure>> {
+        unscripted()
+    }
+    fn cancel_run<'a>(&'a self, _: &'a Repo, _: u64) -> BoxFuture<'a, Result<CancelOutcome>> {
+        unscripted()
+    }
+    fn list_run_artifacts<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: u64,
+    ) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>> {
+        unscripted()
+    }
+    fn download_artifact<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a ArtifactInfo,
+        _: &'a Path,
+        _: &'a ArtifactLimits,
+    ) -> BoxFuture<'a, Result<ExtractedArtifact>> {
+        unscripted()
+    }
+    fn create_deployment<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a NewDeployment,
+    ) -> BoxFuture<'a, Result<DeploymentId>> {
+        unscripted()
+    }
+    fn set_deployment_status<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: DeploymentId,
+        _: &'a DeploymentStatusUpdate,
+    ) -> BoxFuture<'a, Result<()>> {
+        unscripted()
+    }
+    fn deployed_versions<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<DeployedHistory>> {
+        unscripted()
+    }
+    fn record_release_set<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a ReleaseSet,
+    ) -> BoxFuture<'a, Result<DeploymentId>> {
+        unscripted()
+    }
+    fn release_sets<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a str,
+        _: usize,
+    ) -> BoxFuture<'a, Result<Vec<ReleaseSetRecord>>> {
+        unscripted()
+    }
+    fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot::default()
+    }
+}
