@@ -53,7 +53,7 @@ pub struct Svc {
 }
 
 /// How long a cancelled run is followed until it completes (emulated time).
-const CANCEL_SETTLE: Duration = Duration::from_secs(10 * 60);
+pub(super) const CANCEL_SETTLE: Duration = Duration::from_secs(10 * 60);
 
 pub struct Driver<'a> {
     pub engine: &'a Engine,

@@ -28,12 +28,12 @@ pub async fn finish(mut driver: Driver<'_>) -> Outcome {
         .done()
         .unwrap_or((ReleaseStatus::Failed, DoneReason::Failed));
     // A run that could not be cancelled may still deploy: nothing is cleanly rolled back.
-    let status = if status == ReleaseStatus::RolledBack && driver.svcs.values().any(|s| s.cancel_failed)
-    {
-        ReleaseStatus::Failed
-    } else {
-        status
-    };
+    let status =
+        if status == ReleaseStatus::RolledBack && driver.svcs.values().any(|s| s.cancel_failed) {
+            ReleaseStatus::Failed
+        } else {
+            status
+        };
     let mut updates = tokio::task::JoinSet::new();
     for (name, svc) in &driver.svcs {
         let Some(id) = svc.deployment else { continue };

@@ -201,6 +201,9 @@ mod tests {
             assert!(!line.trim_start().starts_with("::"), "{line:?} in {text:?}");
             assert!(!line.contains("##["), "{line:?} in {text:?}");
         }
-        assert!(text.contains("stop-commands::t"), "the text stays: {text:?}");
+        assert!(
+            text.contains("stop-commands::t"),
+            "the text stays: {text:?}"
+        );
     }
 }

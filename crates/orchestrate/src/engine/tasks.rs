@@ -361,23 +361,31 @@ async fn download(
 /// until it completes (within `settle`, real time): a run that succeeded before the cancel took
 /// effect is reported as such, so the scheduler counts it as deployed and it is rolled back.
 pub async fn cancel(ctx: Ctx, service: Service, dispatched: Dispatched, settle: Duration) {
-    let name = service.name.clone();
+    let result = cancel_dispatched(&ctx, &service, &dispatched, settle).await;
+    let _ = ctx.tx.send(Msg::CancelDone {
+        service: service.name,
+        result,
+    });
+}
+
+async fn cancel_dispatched(
+    ctx: &Ctx,
+    service: &Service,
+    dispatched: &Dispatched,
+    settle: Duration,
+) -> CancelResult {
     let run_id = match &dispatched.run {
         Some(run) => Some(run.id),
-        None => match WatchTarget::from_dispatch(&dispatched, ctx.skew) {
-            Some(target) => find_run(&ctx, target).await,
+        None => match WatchTarget::from_dispatch(dispatched, ctx.skew) {
+            Some(target) => find_run(ctx, target).await,
             None => None,
         },
     };
-    let result = match run_id {
-        Some(id) => cancel_run(&ctx, &service, id, settle).await,
+    match run_id {
+        Some(id) => cancel_run(ctx, service, id, settle).await,
         // No run was found for the dispatch: there is nothing to cancel.
         None => CancelResult::Stopped(None),
-    };
-    let _ = ctx.tx.send(Msg::CancelDone {
-        service: name,
-        result,
-    });
+    }
 }
 
 async fn cancel_run(ctx: &Ctx, service: &Service, id: u64, settle: Duration) -> CancelResult {
@@ -454,13 +462,15 @@ async fn find_run(ctx: &Ctx, target: WatchTarget) -> Option<u64> {
         .flatten()
 }
 
-/// Dispatches a rollback and awaits it, within `limit` (real time).
+/// Dispatches a rollback and awaits it, within `limit` (real time). A rollback run still going
+/// when the limit passes is cancelled (followed for `settle` until it stops).
 pub async fn rollback(
     ctx: Ctx,
     service: Service,
     workflow: Option<String>,
     inputs: BTreeMap<String, String>,
     limit: Duration,
+    settle: Duration,
 ) {
     let name = service.name.clone();
     let done = |outcome, run: Option<&RunSummary>, reason: Option<String>| Msg::RollbackDone {
@@ -473,37 +483,62 @@ pub async fn rollback(
         }),
         reason,
     };
-    let work = async {
-        let dispatched = match dispatch(&ctx.github, &service, workflow.as_deref(), inputs).await {
-            Ok(d) => d,
-            Err(p) => return done(RollbackOutcome::Failed, None, Some(p.message)),
-        };
-        let Some(target) = WatchTarget::from_dispatch(&dispatched, ctx.skew) else {
-            return done(
-                RollbackOutcome::Failed,
-                None,
-                Some("the rollback run cannot be identified".into()),
-            );
-        };
-        match ctx.watcher.watch(target).completed().await {
-            Ok(run) if run.succeeded() => done(RollbackOutcome::Succeeded, Some(&run), None),
-            Ok(run) => {
-                let failure = failure_of(&ctx.github, &service, &run).await;
-                done(RollbackOutcome::Failed, Some(&run), Some(failure.message))
-            }
-            Err(f) => done(RollbackOutcome::Failed, None, Some(f.message)),
+    let deadline = tokio::time::Instant::now() + limit;
+    let overran = format!(
+        "the rollback did not finish within {}",
+        humantime::format_duration(limit)
+    );
+    let dispatched = tokio::time::timeout_at(
+        deadline,
+        dispatch(&ctx.github, &service, workflow.as_deref(), inputs),
+    )
+    .await;
+    let dispatched = match dispatched {
+        Ok(Ok(d)) => d,
+        Ok(Err(p)) => {
+            let _ = ctx
+                .tx
+                .send(done(RollbackOutcome::Failed, None, Some(p.message)));
+            return;
+        }
+        Err(_) => {
+            let _ = ctx
+                .tx
+                .send(done(RollbackOutcome::Failed, None, Some(overran)));
+            return;
         }
     };
-    let msg = match tokio::time::timeout(limit, work).await {
-        Ok(msg) => msg,
-        Err(_) => done(
-            RollbackOutcome::Failed,
-            None,
-            Some(format!(
-                "the rollback did not finish within {}",
-                humantime::format_duration(limit)
-            )),
-        ),
+    let Some(target) = WatchTarget::from_dispatch(&dispatched, ctx.skew) else {
+        let reason = "the rollback run cannot be identified".to_owned();
+        let _ = ctx
+            .tx
+            .send(done(RollbackOutcome::Failed, None, Some(reason)));
+        return;
+    };
+    let watched = tokio::time::timeout_at(deadline, ctx.watcher.watch(target).completed()).await;
+    let msg = match watched {
+        Ok(Ok(run)) if run.succeeded() => done(RollbackOutcome::Succeeded, Some(&run), None),
+        Ok(Ok(run)) => {
+            let failure = failure_of(&ctx.github, &service, &run).await;
+            done(RollbackOutcome::Failed, Some(&run), Some(failure.message))
+        }
+        Ok(Err(f)) => done(RollbackOutcome::Failed, None, Some(f.message)),
+        // Left running, it could still put the service back after the release reported it.
+        Err(_) => match cancel_dispatched(&ctx, &service, &dispatched, settle).await {
+            CancelResult::Succeeded(run) => done(RollbackOutcome::Succeeded, Some(&run), None),
+            CancelResult::Stopped(run) => done(
+                RollbackOutcome::Failed,
+                run.as_ref(),
+                Some(format!("{overran}; its run was cancelled")),
+            ),
+            CancelResult::Failed(why) => done(
+                RollbackOutcome::Failed,
+                None,
+                Some(format!(
+                    "{overran}; cancel failed: run may still be running ({why})"
+                )),
+            ),
+        },
     };
     let _ = ctx.tx.send(msg);
 }

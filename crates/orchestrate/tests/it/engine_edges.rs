@@ -18,7 +18,12 @@ use crate::engine_github::workspace_with;
 use crate::support::Output;
 
 /// Runs `orchestrate args…` in `dir`, killing it when it has not ended after `limit`.
-pub(crate) fn run_bounded(dir: &Path, args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+pub(crate) fn run_bounded(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orchestrate"))
         .args(args)
         .current_dir(dir)
@@ -104,7 +109,7 @@ release: { environment: staging, versions: { a: 1.0.0, b: 1.0.0 } }
 faults:
   script:
     - { method: POST, path_contains: /repos/acme/a/actions/workflows/deploy.yml/dispatches, fault: { status: 400 } }
-    - { method: POST, path_contains: /repos/acme/b/actions/workflows/deploy.yml/dispatches, fault: { secondary_limit: { status: 429, retry_after: 2 } } }
+    - { method: POST, path_contains: /repos/acme/b/actions/workflows/deploy.yml/dispatches, fault: { secondary_limit: { status: 429, retry_after: 5 } } }
 repos:
   - name: acme/a
     workflows: [{ file: deploy.yml, inputs: { version: { required: true } } }]

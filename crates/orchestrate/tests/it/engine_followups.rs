@@ -182,6 +182,61 @@ fn a_run_that_succeeds_although_its_cancel_was_accepted_counts_as_deployed_and_i
     );
 }
 
+#[test]
+fn a_rollback_that_overruns_its_limit_has_its_run_cancelled() {
+    // a deploys in 35s; b fails at ~1m; a's rollback run would take 10m, past a's 2m limit.
+    let plan = r#"version: 1
+name: slow-rollback
+strategy: parallel
+environments: { staging: {} }
+services:
+  a:
+    repo: acme/a
+    workflow: deploy.yml
+    timeout: 2m
+    inputs: { version: "{{ version }}" }
+    rollback: { workflow: rollback.yml, inputs: { version: "{{ previous_version }}" } }
+  b: { repo: acme/b, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
+"#;
+    let scenario = r#"speed: 60
+release: { environment: staging, versions: { a: 1.1.0, b: 2.1.0 } }
+deployed: { a: 1.0.0, b: 2.0.0 }
+repos:
+  - name: acme/a
+    workflows:
+      - file: deploy.yml
+        inputs: { version: { required: true } }
+        behaviour: { queued: 5s, in_progress: 30s }
+      - file: rollback.yml
+        inputs: { version: { required: true } }
+        behaviour: { queued: 5s, in_progress: 10m }
+  - name: acme/b
+    workflows:
+      - file: deploy.yml
+        inputs: { version: { required: true } }
+        behaviour: { queued: 5s, in_progress: 1m, conclusion: failure }
+"#;
+    let (out, report) = rehearse(plan, scenario);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let rollback = report["rollbacks"]
+        .as_array()
+        .expect("rollbacks")
+        .iter()
+        .find(|r| r["service"] == "a")
+        .unwrap_or_else(|| panic!("a was rolled back: {report}"));
+    assert_eq!(rollback["outcome"], "failed", "{rollback}");
+    assert!(
+        rollback["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("did not finish") && r.contains("its run was cancelled")),
+        "{rollback}"
+    );
+    assert_eq!(
+        rollback["run"]["conclusion"], "cancelled",
+        "the rollback run was stopped: {rollback}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_variable_nothing_provides_is_refused_before_anything_is_dispatched() {
     // `a` uses `versions.c`; `c` is neither in the release nor deployed.
@@ -234,7 +289,10 @@ channels:
 "#;
     let hook = "https://hooks.example/T0/s3cr3t-path";
     let scenario = Scenario::builder()
-        .repo(RepoSpec::new("acme/a").workflow(WorkflowSpec::new("deploy.yml").input("version", true)))
+        .repo(
+            RepoSpec::new("acme/a")
+                .workflow(WorkflowSpec::new("deploy.yml").input("version", true)),
+        )
         .repo(RepoSpec::new("acme/release"));
     let emu = Emulator::start(EmulatorConfig {
         time_factor: Some(10.0),

@@ -333,14 +333,20 @@ async fn a_release_that_times_out_cancels_its_runs_and_exits_4() {
             created += 1;
             let state = d.latest_state().map(str::to_owned);
             assert!(
-                matches!(state.as_deref(), Some("success" | "failure" | "inactive" | "error")),
+                matches!(
+                    state.as_deref(),
+                    Some("success" | "failure" | "inactive" | "error")
+                ),
                 "{repo} deployment {} ({}) left {state:?}",
                 d.id,
                 d.task
             );
         }
     }
-    assert!(created >= 2, "the backend's and the release set's deployments exist");
+    assert!(
+        created >= 2,
+        "the backend's and the release set's deployments exist"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

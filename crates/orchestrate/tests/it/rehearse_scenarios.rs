@@ -180,7 +180,12 @@ fn android_failing_in_upload_names_job_and_step_cancels_and_rolls_back() {
         .iter()
         .filter_map(|r| r["service"].as_str())
         .collect();
-    assert_eq!(order, ["desktop", "web", "backend"], "{}", report["rollbacks"]);
+    assert_eq!(
+        order,
+        ["desktop", "web", "backend"],
+        "{}",
+        report["rollbacks"]
+    );
     assert!(
         out.stderr.contains("android: job `publish`, step `upload`"),
         "{}",
