@@ -91,7 +91,11 @@ pub fn in_action(settings: &Settings, env: &Env, io: &mut Io) -> Result<(), Fail
 /// Runs the release against GitHub; notifications are sent and recorded in the report.
 fn release(settings: &Settings, env: &Env, io: &mut Io, live: bool) -> Result<Outcome, Failure> {
     let gh = env.github();
-    let github = session::client(&gh.api_url, settings.auth.as_ref())?;
+    let masks = session::MaskSink {
+        masker: io.masker.clone(),
+        announce: env.in_github_actions(),
+    };
+    let github = session::client(&gh.api_url, settings.auth.as_ref(), masks)?;
     let work = tempfile::tempdir().context("creating a directory for artifacts")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let release = Release {

@@ -30,7 +30,11 @@ pub fn run(args: &StatusArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
     }
     let gh = env.github();
     let auth = env.fallback_token().map(|t| Auth::Token(Secret::new(t)));
-    let github = session::client(&gh.api_url, auth.as_ref())?;
+    let masks = session::MaskSink {
+        masker: io.masker.clone(),
+        announce: env.in_github_actions(),
+    };
+    let github = session::client(&gh.api_url, auth.as_ref(), masks)?;
     let orchestrator = gh
         .repository
         .as_deref()

@@ -16,8 +16,9 @@ use crate::gha::{Level, Location, Masker, Workflow};
 use crate::notify::{Notifier, NotifySecrets};
 use crate::settings::{Auth, Problems, Settings};
 
-/// The GitHub client for `api_url` with the settings' credentials.
-pub fn client(api_url: &str, auth: Option<&Auth>) -> Result<Arc<Client>, Failure> {
+/// The GitHub client for `api_url` with the settings' credentials. Installation tokens the
+/// client mints later (GitHub App auth) are masked before their first use.
+pub fn client(api_url: &str, auth: Option<&Auth>, masks: MaskSink) -> Result<Arc<Client>, Failure> {
     let credentials = match auth {
         Some(Auth::Token(t)) => Credentials::Token(Secret::new(t.expose())),
         Some(Auth::App {
@@ -29,10 +30,30 @@ pub fn client(api_url: &str, auth: Option<&Auth>) -> Result<Arc<Client>, Failure
         },
         None => Credentials::Anonymous,
     };
-    let config = ClientConfig::new(api_url, credentials);
+    let mut config = ClientConfig::new(api_url, credentials);
+    config.on_secret = Some(masks.hook());
     Client::new(config)
         .map(Arc::new)
         .map_err(|e| Failure::Internal(anyhow::anyhow!("setting up the GitHub client: {e}")))
+}
+
+/// Where secrets discovered during a release are announced: registered with the masker (so
+/// every sink redacts them) and, inside Actions, sent to the runner as `::add-mask::` on
+/// stderr (the runner reads workflow commands on both streams; stdout may be data).
+#[derive(Clone)]
+pub struct MaskSink {
+    pub masker: Masker,
+    pub announce: bool,
+}
+
+impl MaskSink {
+    fn hook(self) -> orchestrate_github::SecretHook {
+        Arc::new(move |secret: &str| {
+            let mut workflow = Workflow::new(std::io::stderr(), self.masker.clone(), self.announce);
+            // If stderr is gone nothing can print the token either; the masker still has it.
+            let _ = workflow.add_mask(secret);
+        })
+    }
 }
 
 /// The exit code of a release that could not start.

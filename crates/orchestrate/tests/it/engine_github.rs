@@ -39,7 +39,7 @@ services:
 
 pub(crate) const VERSIONS: &str = "{backend: 1.3.0, web: 2.1.0}";
 
-fn scenario(in_progress: Duration) -> Scenario {
+pub(crate) fn scenario(in_progress: Duration) -> Scenario {
     let behaviour = |artifacts: Vec<ArtifactSpec>| Behaviour {
         artifacts,
         ..Behaviour::timed(Duration::from_secs(1), in_progress, "success")

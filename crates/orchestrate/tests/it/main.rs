@@ -2,6 +2,7 @@
 //! run it, with what it writes parsed the way the runner parses it.
 
 mod action;
+mod app_masks;
 mod cli;
 mod emulator_cmd;
 mod engine_edges;
