@@ -387,7 +387,8 @@ pub fn artifact_json(rec: &ArtifactRecord, api_base: &str) -> Value {
 mod tests {
     use super::*;
 
-    fn t0() -> DateTime<Utc> {
+    /// The fixed "now" of the store's unit tests.
+    pub(super) fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
             .expect("valid time")
             .with_timezone(&Utc)

@@ -20,6 +20,7 @@ use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
 use crate::artifacts::{ArtifactError, ArtifactStore, BlobProps, BlockRef};
+use crate::http::param;
 
 /// The storage service version the emulator claims to speak.
 const SERVICE_VERSION: &str = "2025-11-05";
@@ -104,13 +105,11 @@ fn authorize(
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let param = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let (Some(sp), Some(se), Some(sig)) = (param("sp"), param("se"), param("sig")) else {
+    let (Some(sp), Some(se), Some(sig)) = (
+        param(&pairs, "sp"),
+        param(&pairs, "se"),
+        param(&pairs, "sig"),
+    ) else {
         return Err(auth_failed(
             "the request carries no shared access signature".into(),
         ));
@@ -253,12 +252,6 @@ async fn upload(
         Ok(pairs) => pairs,
         Err(denied) => return denied.into_response(),
     };
-    let param = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
     let now = store.now();
     let header_str = |name: &str| {
         headers
@@ -266,19 +259,15 @@ async fn upload(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let result = match param("comp").as_deref() {
+    let result = match param(&pairs, "comp") {
         Some("block") => {
-            let Some(block_id) = param("blockid").filter(|b| STANDARD.decode(b).is_ok()) else {
-                return azure_error(
-                    StatusCode::BAD_REQUEST,
-                    "InvalidQueryParameterValue",
-                    "Value for one of the query parameters specified in the request URI is invalid.",
-                    "<QueryParameterName>blockid</QueryParameterName>",
-                );
+            let Some(block_id) = param(&pairs, "blockid").filter(|b| STANDARD.decode(b).is_ok())
+            else {
+                return invalid_query_parameter("blockid");
             };
             let md5 = content_md5(&body);
             store
-                .stage_block(&key, &block_id, body)
+                .stage_block(&key, block_id, body)
                 .map(|()| (None, Some(md5)))
         }
         Some("blocklist") => {
@@ -312,12 +301,7 @@ async fn upload(
                 .map(|props| (Some(props), Some(md5)))
         }
         Some(_) => {
-            return azure_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidQueryParameterValue",
-                "Value for one of the query parameters specified in the request URI is invalid.",
-                "<QueryParameterName>comp</QueryParameterName>",
-            );
+            return invalid_query_parameter("comp");
         }
     };
     match result {
@@ -477,6 +461,16 @@ fn blob_not_found() -> Response {
         "BlobNotFound",
         "The specified blob does not exist.",
         "",
+    )
+}
+
+/// Azure's 400 for a query parameter `name` with a value it cannot use.
+fn invalid_query_parameter(name: &str) -> Response {
+    azure_error(
+        StatusCode::BAD_REQUEST,
+        "InvalidQueryParameterValue",
+        "Value for one of the query parameters specified in the request URI is invalid.",
+        &format!("<QueryParameterName>{name}</QueryParameterName>"),
     )
 }
 

@@ -50,6 +50,13 @@ impl ApiError {
         self
     }
 
+    /// 422 `Validation Failed` with one `errors` entry naming `resource`, `field` and `code`.
+    pub fn invalid_field(resource: &str, field: &str, code: &str) -> Self {
+        Self::unprocessable("Validation Failed").with_errors(json!([{
+            "resource": resource, "field": field, "code": code,
+        }]))
+    }
+
     /// Adds an `errors` array.
     #[must_use]
     pub fn with_errors(mut self, errors: Value) -> Self {
@@ -90,6 +97,23 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 /// 200 with a JSON body.
 pub fn ok(body: &Value) -> Response {
     json_response(StatusCode::OK, body)
+}
+
+/// Sets `Location`; a URL that is not a valid header value is left out rather than sent
+/// malformed.
+pub fn set_location(response: &mut Response, url: &str) {
+    if let Ok(value) = HeaderValue::from_str(url) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+}
+
+/// 201 with `body`, its `url` as `Location`, as GitHub answers a create.
+pub fn created(body: &Value) -> Response {
+    let mut response = json_response(StatusCode::CREATED, body);
+    if let Some(url) = body["url"].as_str() {
+        set_location(&mut response, url);
+    }
+    response
 }
 
 /// A result whose error answers GitHub's error body.
@@ -189,7 +213,26 @@ pub struct ListPage<'a> {
     pub wrap: Option<&'a str>,
 }
 
-impl ListPage<'_> {
+impl<'a> ListPage<'a> {
+    /// A list answered as a bare array.
+    pub fn new(query: &'a [(String, String)], base_url: &'a str, path: &'a str) -> Self {
+        Self {
+            query,
+            base_url,
+            path,
+            wrap: None,
+        }
+    }
+
+    /// The list answered as `{"total_count": n, key: [...]}`.
+    #[must_use]
+    pub fn wrapped(self, key: &'a str) -> Self {
+        Self {
+            wrap: Some(key),
+            ..self
+        }
+    }
+
     /// The page the query asks for of `items`, each rendered by `render`, with its `Link`.
     pub fn respond<T>(&self, items: &[T], render: impl Fn(&T) -> Value) -> Response {
         let paging = Paging::from_query(param(self.query, "per_page"), param(self.query, "page"));

@@ -106,10 +106,7 @@ impl ArtifactStore {
         bytes: Bytes,
     ) -> Result<(), ArtifactError> {
         let mut inner = self.lock();
-        let upload = inner
-            .uploads
-            .get_mut(key)
-            .ok_or(ArtifactError::UploadNotFound)?;
+        let upload = inner.upload_mut(key)?;
         upload.staged.insert(block_id.to_owned(), bytes);
         Ok(())
     }
@@ -123,10 +120,7 @@ impl ArtifactStore {
         now: DateTime<Utc>,
     ) -> Result<BlobProps, ArtifactError> {
         let mut inner = self.lock();
-        let upload = inner
-            .uploads
-            .get_mut(key)
-            .ok_or(ArtifactError::UploadNotFound)?;
+        let upload = inner.upload_mut(key)?;
         let mut chosen: Vec<(String, Bytes)> = Vec::with_capacity(blocks.len());
         for block in blocks {
             let found = match block {
@@ -167,10 +161,7 @@ impl ArtifactStore {
         now: DateTime<Utc>,
     ) -> Result<BlobProps, ArtifactError> {
         let mut inner = self.lock();
-        let upload = inner
-            .uploads
-            .get_mut(key)
-            .ok_or(ArtifactError::UploadNotFound)?;
+        let upload = inner.upload_mut(key)?;
         upload.staged.clear();
         upload.committed_blocks.clear();
         upload.blob = Some(CommittedBlob {
@@ -238,6 +229,13 @@ impl ArtifactStore {
 }
 
 impl Inner {
+    /// The open upload `key` names (the blob service's view of it).
+    fn upload_mut(&mut self, key: &str) -> Result<&mut PendingUpload, ArtifactError> {
+        self.uploads
+            .get_mut(key)
+            .ok_or(ArtifactError::UploadNotFound)
+    }
+
     fn props(&mut self, now: DateTime<Utc>) -> BlobProps {
         let n = self.next_etag;
         self.next_etag += 1;
@@ -253,12 +251,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
-            .expect("valid time")
-            .with_timezone(&Utc)
-    }
+    use crate::artifacts::tests::t0;
 
     #[test]
     fn block_commit_orders_blocks_and_rejects_unknown_ones() {

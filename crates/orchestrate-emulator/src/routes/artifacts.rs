@@ -81,12 +81,7 @@ fn page(
     if param(&query, "direction") == Some("asc") {
         records.reverse();
     }
-    let list = ListPage {
-        query: &query,
-        base_url: &st.base_url,
-        path,
-        wrap: Some("artifacts"),
-    };
+    let list = ListPage::new(&query, &st.base_url, path).wrapped("artifacts");
     list.respond(&records, |r| artifact_json(r, &st.base_url))
 }
 

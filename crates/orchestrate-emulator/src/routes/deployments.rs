@@ -9,14 +9,16 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use crate::http::{ApiError, ApiResult, ListPage, json_response, ok, param};
+use crate::http::{ApiError, ApiResult, ListPage, created, json_response, ok, param};
 use crate::models::deploy;
-use crate::routes::{Caller, find_repo, find_repo_mut, full_name, id, object_body, query_pairs};
+use crate::routes::{
+    Caller, find_repo, find_repo_and_ids, find_repo_mut, id, object_body, query_pairs,
+};
 use crate::state::records::{Deployment, DeploymentStatus};
 use crate::state::{AppState, Ids, RepoState};
 
@@ -162,12 +164,8 @@ async fn list(
         .filter(|d| matches("sha", &d.sha) && matches("task", &d.task))
         .collect();
     found.sort_by(|a, b| a.environment.cmp(&b.environment).then(a.id.cmp(&b.id)));
-    let list = ListPage {
-        query: &query,
-        base_url: &st.base_url,
-        path: &format!("/repos/{}/deployments", repo.full_name()),
-        wrap: None,
-    };
+    let path = format!("/repos/{}/deployments", repo.full_name());
+    let list = ListPage::new(&query, &st.base_url, &path);
     Ok(list.respond(&found, |d| {
         deploy::deployment(&st.base_url, repo.full_name(), d)
     }))
@@ -227,18 +225,12 @@ async fn create_status(
     let body = object_body(&body)?;
     let now = st.clock.now();
     let mut world = st.world();
-    let (repo, ids) = world
-        .repo_and_ids(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let (repo, ids) = find_repo_and_ids(&mut world, &owner, &repo)?;
     let deployment_id = find(repo, &raw)?.id;
     let state = str_field(&body, "state")
         .filter(|s| STATES.contains(s))
         .ok_or_else(|| {
-            ApiError::unprocessable("Validation Failed")
-                .docs(DOCS_STATUS)
-                .with_errors(json!([{
-                    "resource": "DeploymentStatus", "field": "state", "code": "invalid",
-                }]))
+            ApiError::invalid_field("DeploymentStatus", "state", "invalid").docs(DOCS_STATUS)
         })?;
     let description = str_field(&body, "description").unwrap_or("").to_owned();
     if description.chars().count() > 140 {
@@ -276,14 +268,7 @@ async fn create_status(
     if state == "success" && bool_field(&body, "auto_inactive", true) {
         mark_inactive(repo, ids, deployment_id, &environment, &caller.login, now);
     }
-    let mut response = json_response(StatusCode::CREATED, &json);
-    if let Some(location) = json["url"]
-        .as_str()
-        .and_then(|u| HeaderValue::from_str(u).ok())
-    {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(created(&json))
 }
 
 /// `auto_inactive`: prior non-transient, non-production deployments in the same environment
@@ -334,12 +319,7 @@ async fn list_statuses(
         repo.full_name(),
         deployment.id
     );
-    let list = ListPage {
-        query: &query,
-        base_url: &st.base_url,
-        path: &path,
-        wrap: None,
-    };
+    let list = ListPage::new(&query, &st.base_url, &path);
     Ok(list.respond(&newest_first, |s| {
         deploy::status(&st.base_url, repo.full_name(), deployment.id, s)
     }))

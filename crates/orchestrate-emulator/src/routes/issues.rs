@@ -3,15 +3,13 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::http::{ApiError, ApiResult, ListPage, json_response, ok, param};
+use crate::http::{ApiError, ApiResult, ListPage, created, ok, param};
 use crate::models::issues;
 use crate::routes::{
-    API_2026, Caller, find_repo, find_repo_mut, full_name, id, object_body, query_pairs,
+    API_2026, Caller, find_repo, find_repo_and_ids, find_repo_mut, id, object_body, query_pairs,
 };
 use crate::state::records::{Comment, Issue};
 use crate::state::{AppState, RepoState};
@@ -42,14 +40,6 @@ fn strings(body: &Map<String, Value>, field: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn created(body: &Value, url: Option<&str>) -> Response {
-    let mut response = json_response(StatusCode::CREATED, body);
-    if let Some(value) = url.and_then(|u| HeaderValue::from_str(u).ok()) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-}
-
 async fn create(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -61,18 +51,14 @@ async fn create(
         Some(Value::String(t)) if !t.is_empty() => t.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => {
-            return Err(ApiError::unprocessable("Validation Failed")
-                .docs(DOCS_CREATE)
-                .with_errors(json!([{
-                    "resource": "Issue", "field": "title", "code": "missing_field",
-                }])));
+            return Err(
+                ApiError::invalid_field("Issue", "title", "missing_field").docs(DOCS_CREATE)
+            );
         }
     };
     let now = st.clock.now();
     let mut world = st.world();
-    let (repo, ids) = world
-        .repo_and_ids(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let (repo, ids) = find_repo_and_ids(&mut world, &owner, &repo)?;
     let mut assignees = strings(&body, "assignees");
     if let Some(single) = body.get("assignee").and_then(Value::as_str) {
         assignees.insert(0, single.to_owned());
@@ -100,7 +86,7 @@ async fn create(
         map.remove("assignee");
     }
     repo.issues.push(issue);
-    Ok(created(&json, json["url"].as_str()))
+    Ok(created(&json))
 }
 
 async fn list(
@@ -135,12 +121,8 @@ async fn list(
     if param(&query, "direction") == Some("asc") {
         found.reverse();
     }
-    let list = ListPage {
-        query: &query,
-        base_url: &st.base_url,
-        path: &format!("/repos/{}/issues", repo.full_name()),
-        wrap: None,
-    };
+    let path = format!("/repos/{}/issues", repo.full_name());
+    let list = ListPage::new(&query, &st.base_url, &path);
     Ok(list.respond(&found, |i| issues::issue(&st.base_url, repo.full_name(), i)))
 }
 
@@ -209,9 +191,7 @@ async fn update(
         }
         Some("open" | "closed") | None => {}
         Some(_) => {
-            return Err(ApiError::unprocessable("Validation Failed").with_errors(
-                json!([{ "resource": "Issue", "field": "state", "code": "invalid" }]),
-            ));
+            return Err(ApiError::invalid_field("Issue", "state", "invalid"));
         }
     }
     issue.updated_at = now;
@@ -235,9 +215,7 @@ async fn comment(
         })?;
     let now = st.clock.now();
     let mut world = st.world();
-    let (repo, ids) = world
-        .repo_and_ids(&full_name(&owner, &repo))
-        .ok_or_else(ApiError::not_found)?;
+    let (repo, ids) = find_repo_and_ids(&mut world, &owner, &repo)?;
     let number = id(&number)?;
     let full = repo.spec.name.clone();
     let issue = find_issue_mut(repo, number)?;
@@ -250,7 +228,7 @@ async fn comment(
     let json = issues::comment(&st.base_url, &full, number, &comment);
     issue.comments.push(comment);
     issue.updated_at = now;
-    Ok(created(&json, json["url"].as_str()))
+    Ok(created(&json))
 }
 
 async fn list_comments(
@@ -263,12 +241,8 @@ async fn list_comments(
     let repo = find_repo(&world, &owner, &repo)?;
     let number = id(&number)?;
     let issue = find_issue(repo, number)?;
-    let list = ListPage {
-        query: &query,
-        base_url: &st.base_url,
-        path: &format!("/repos/{}/issues/{number}/comments", repo.full_name()),
-        wrap: None,
-    };
+    let path = format!("/repos/{}/issues/{number}/comments", repo.full_name());
+    let list = ListPage::new(&query, &st.base_url, &path);
     Ok(list.respond(&issue.comments, |c| {
         issues::comment(&st.base_url, repo.full_name(), number, c)
     }))

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use crate::http::ApiError;
-use crate::state::{AppState, RepoState, World};
+use crate::state::{AppState, Ids, RepoState, World};
 
 /// Who is calling, set by the gateway middleware for authenticated API requests.
 #[derive(Debug, Clone)]
@@ -108,6 +108,17 @@ pub fn find_repo_mut<'a>(
 ) -> Result<&'a mut RepoState, ApiError> {
     world
         .repo_mut(&full_name(owner, repo))
+        .ok_or_else(ApiError::not_found)
+}
+
+/// [`find_repo`], mutably, with the id counters (for handlers that create records).
+pub fn find_repo_and_ids<'a>(
+    world: &'a mut World,
+    owner: &str,
+    repo: &str,
+) -> Result<(&'a mut RepoState, &'a mut Ids), ApiError> {
+    world
+        .repo_and_ids(&full_name(owner, repo))
         .ok_or_else(ApiError::not_found)
 }
 

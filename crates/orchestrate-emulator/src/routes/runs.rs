@@ -3,12 +3,12 @@
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use crate::http::{ApiError, ApiResult, ListPage, json_response, ok, param};
+use crate::http::{ApiError, ApiResult, ListPage, json_response, ok, param, set_location};
 use crate::models::actions;
 use crate::routes::{created, find_repo, find_repo_mut, full_name, id, query_pairs};
 use crate::state::jobs::jobs_at;
@@ -95,12 +95,7 @@ fn list(st: &AppState, repo: &str, workflow: Option<String>, raw: Option<String>
         Some(w) => format!("/repos/{}/actions/workflows/{w}/runs", repo.full_name()),
         None => format!("/repos/{}/actions/runs", repo.full_name()),
     };
-    let list = ListPage {
-        query: &query,
-        base_url: &st.base_url,
-        path: &path,
-        wrap: Some("workflow_runs"),
-    };
+    let list = ListPage::new(&query, &st.base_url, &path).wrapped("workflow_runs");
     Ok(list.respond(&runs, |r| {
         actions::workflow_run(&st.base_url, repo, r, None, now)
     }))
@@ -201,12 +196,7 @@ fn job_page(
     // A job carried over by "re-run failed jobs" belongs to several attempts but ran once.
     let mut seen = std::collections::BTreeSet::new();
     all.retain(|job| seen.insert(job.id));
-    let list = ListPage {
-        query,
-        base_url: &st.base_url,
-        path,
-        wrap: Some("jobs"),
-    };
+    let list = ListPage::new(query, &st.base_url, path).wrapped("jobs");
     list.respond(&all, |j| actions::job(&st.base_url, repo, run, j))
 }
 
@@ -295,8 +285,6 @@ async fn logs(
         run.id
     );
     let mut response = StatusCode::FOUND.into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
+    set_location(&mut response, &location);
     Ok(response)
 }

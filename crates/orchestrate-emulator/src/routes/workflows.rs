@@ -45,12 +45,8 @@ async fn list(
     let world = st.world();
     let repo = find_repo(&world, &owner, &repo)?;
     let indexes: Vec<usize> = (0..repo.spec.workflows.len()).collect();
-    let list = ListPage {
-        query: &query,
-        base_url: &st.base_url,
-        path: &format!("/repos/{}/actions/workflows", repo.full_name()),
-        wrap: Some("workflows"),
-    };
+    let path = format!("/repos/{}/actions/workflows", repo.full_name());
+    let list = ListPage::new(&query, &st.base_url, &path).wrapped("workflows");
     Ok(list.respond(&indexes, |i| actions::workflow(&st.base_url, repo, *i)))
 }
 

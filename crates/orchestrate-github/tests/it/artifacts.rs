@@ -1,7 +1,7 @@
 //! Artifact download: the 302 is followed without the token, the digest is checked, the zip is
 //! unpacked and its JSON fields read.
 
-use orchestrate_github::{ArtifactLimits, Error, GitHub};
+use orchestrate_github::{ArtifactLimits, Client, Error, ExtractedArtifact, GitHub, Result};
 use sha2::{Digest, Sha256};
 
 use crate::fake::{self, Resp};
@@ -15,6 +15,29 @@ fn listing(digest: &str) -> serde_json::Value {
         "updated_at": null, "digest": digest}]})
 }
 
+/// The storage host's answer: the archive's bytes.
+fn zip_response(zip: &[u8]) -> Resp {
+    Resp {
+        status: 200,
+        headers: vec![("content-type".into(), "application/zip".into())],
+        body: zip.to_vec(),
+    }
+}
+
+/// Lists run 5's artifacts and downloads the first into a fresh directory, as `x`; the
+/// directory is returned so it outlives the checks.
+async fn download_first(
+    github: &Client,
+    limits: &ArtifactLimits,
+) -> (tempfile::TempDir, Result<ExtractedArtifact>) {
+    let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let downloaded = github
+        .download_artifact(&repo(), &artifacts[0], &dir.path().join("x"), limits)
+        .await;
+    (dir, downloaded)
+}
+
 async fn serve(zip: Vec<u8>, digest: String) -> fake::Fake {
     fake::start(move |req| {
         if req.is("GET", "/repos/acme/api/actions/runs/5/artifacts") {
@@ -24,11 +47,7 @@ async fn serve(zip: Vec<u8>, digest: String) -> fake::Fake {
             return Resp::empty(302).header("location", "/blob/11.zip?sig=abc");
         }
         if req.is("GET", "/blob/11.zip") {
-            return Resp {
-                status: 200,
-                headers: vec![("content-type".into(), "application/zip".into())],
-                body: zip.clone(),
-            };
+            return zip_response(&zip);
         }
         Resp::empty(404)
     })
@@ -78,17 +97,8 @@ async fn a_digest_mismatch_is_an_error() {
     let zip = build_zip(&[Entry::File("a.json", b"{}")]);
     let gh = serve(zip, format!("sha256:{}", "0".repeat(64))).await;
     let github = client(&gh.url);
-    let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let err = github
-        .download_artifact(
-            &repo(),
-            &artifacts[0],
-            &dir.path().join("x"),
-            &ArtifactLimits::default(),
-        )
-        .await
-        .expect_err("mismatch");
+    let (dir, downloaded) = download_first(&github, &ArtifactLimits::default()).await;
+    let err = downloaded.expect_err("mismatch");
     assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
     assert!(!dir.path().join("x").exists());
 }
@@ -108,17 +118,13 @@ async fn a_body_over_the_download_limit_is_cut_off() {
     let zip = build_zip(&[Entry::File("big.bin", &noise)]);
     let gh = serve(zip, String::new()).await;
     let github = client(&gh.url);
-    let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
-    let dir = tempfile::tempdir().expect("tempdir");
     // The listing claims 200 bytes; the bytes actually read decide.
     let limits = ArtifactLimits {
         max_download: 1024,
         ..ArtifactLimits::default()
     };
-    let err = github
-        .download_artifact(&repo(), &artifacts[0], &dir.path().join("x"), &limits)
-        .await
-        .expect_err("too large");
+    let (_dir, downloaded) = download_first(&github, &limits).await;
+    let err = downloaded.expect_err("too large");
     assert!(matches!(err, Error::ArtifactTooLarge { .. }), "{err}");
 }
 
@@ -153,17 +159,8 @@ async fn a_failed_blob_download_does_not_reveal_the_signed_url() {
     })
     .await;
     let github = client(&gh.url);
-    let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let err = github
-        .download_artifact(
-            &repo(),
-            &artifacts[0],
-            &dir.path().join("x"),
-            &ArtifactLimits::default(),
-        )
-        .await
-        .expect_err("nothing listens there");
+    let (_dir, downloaded) = download_first(&github, &ArtifactLimits::default()).await;
+    let err = downloaded.expect_err("nothing listens there");
     assert!(matches!(err, Error::Network { .. }), "{err}");
     let printed = everything_printed(&err);
     assert!(!printed.contains("S3CR3TSIGNATURE"), "{printed}");
@@ -186,27 +183,14 @@ async fn a_download_retried_after_a_5xx_counts_as_a_retry() {
             return Resp::empty(302).header("location", "/blob/11.zip?sig=abc");
         }
         if req.is("GET", "/blob/11.zip") {
-            return Resp {
-                status: 200,
-                headers: vec![("content-type".into(), "application/zip".into())],
-                body: zip.clone(),
-            };
+            return zip_response(&zip);
         }
         Resp::empty(404)
     })
     .await;
     let github = client(&gh.url);
-    let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = github
-        .download_artifact(
-            &repo(),
-            &artifacts[0],
-            &dir.path().join("x"),
-            &ArtifactLimits::default(),
-        )
-        .await
-        .expect("second try works");
+    let (_dir, downloaded) = download_first(&github, &ArtifactLimits::default()).await;
+    let out = downloaded.expect("second try works");
     assert_eq!(out.fields["v"], "1");
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(github.stats().retries, 1);
@@ -273,16 +257,7 @@ async fn a_download_slower_than_the_request_timeout_but_never_stalled_completes(
     config.request_timeout = std::time::Duration::from_secs(1);
     config.retry.max_attempts = 1;
     let github = orchestrate_github::Client::new(config).expect("client");
-    let artifacts = github.list_run_artifacts(&repo(), 5).await.expect("listed");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = github
-        .download_artifact(
-            &repo(),
-            &artifacts[0],
-            &dir.path().join("x"),
-            &ArtifactLimits::default(),
-        )
-        .await
-        .expect("a steady transfer is not cut off");
+    let (_dir, downloaded) = download_first(&github, &ArtifactLimits::default()).await;
+    let out = downloaded.expect("a steady transfer is not cut off");
     assert_eq!(out.fields["v"], "2");
 }

@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use orchestrate_github::{DispatchRequest, Error, GitHub};
 
-use crate::fake::{self, Resp, run_json};
+use crate::fake::{self, Req, Resp, run_json};
 use crate::{TOKEN, client, repo};
+
+const DISPATCHES: &str = "/repos/acme/api/actions/workflows/deploy.yml/dispatches";
+const RUNS: &str = "/repos/acme/api/actions/workflows/deploy.yml/runs";
 
 fn request(correlate: bool) -> DispatchRequest {
     DispatchRequest {
@@ -19,6 +22,30 @@ fn request(correlate: bool) -> DispatchRequest {
     }
 }
 
+/// The dispatch answer that creates no run yet (204), keeping the correlation id it carried.
+fn remember_correlation(req: &Req, seen: &Mutex<Option<String>>) -> Resp {
+    *seen.lock().expect("lock") = req.body["inputs"]["orchestrate_id"]
+        .as_str()
+        .map(str::to_owned);
+    Resp::empty(204)
+}
+
+/// A workflow-runs list answer holding `runs`.
+fn runs_page(runs: Vec<serde_json::Value>) -> Resp {
+    Resp::json(
+        200,
+        serde_json::json!({"total_count": runs.len(), "workflow_runs": runs}),
+    )
+}
+
+/// The POST requests the fake received, in order.
+fn posts(gh: &fake::Fake) -> Vec<Req> {
+    gh.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect()
+}
+
 fn now() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
@@ -26,10 +53,7 @@ fn now() -> String {
 #[tokio::test]
 async fn run_details_are_used_and_headers_are_deliberate() {
     let gh = fake::start(|req| {
-        if req.is(
-            "POST",
-            "/repos/acme/api/actions/workflows/deploy.yml/dispatches",
-        ) {
+        if req.is("POST", DISPATCHES) {
             return Resp::json(
                 200,
                 serde_json::json!({"workflow_run_id": 42,
@@ -71,25 +95,16 @@ async fn a_204_with_correlation_finds_the_run_by_its_title_only() {
     let sent_id: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = sent_id.clone();
     let gh = fake::start(move |req| {
-        if req.is(
-            "POST",
-            "/repos/acme/api/actions/workflows/deploy.yml/dispatches",
-        ) {
-            *seen.lock().expect("lock") = req.body["inputs"]["orchestrate_id"]
-                .as_str()
-                .map(str::to_owned);
-            return Resp::empty(204);
+        if req.is("POST", DISPATCHES) {
+            return remember_correlation(req, &seen);
         }
-        if req.is("GET", "/repos/acme/api/actions/workflows/deploy.yml/runs") {
+        if req.is("GET", RUNS) {
             let id = seen.lock().expect("lock").clone().unwrap_or_default();
             // A newer run of someone else comes first: it must not be picked.
-            return Resp::json(
-                200,
-                serde_json::json!({"total_count": 2, "workflow_runs": [
-                    run_json(8, "deploy [orch-someoneelse00000]", "queued", None, &now()),
-                    run_json(7, &format!("deploy 1.2.3 [{id}]"), "queued", None, &now()),
-                ]}),
-            );
+            return runs_page(vec![
+                run_json(8, "deploy [orch-someoneelse00000]", "queued", None, &now()),
+                run_json(7, &format!("deploy 1.2.3 [{id}]"), "queued", None, &now()),
+            ]);
         }
         Resp::empty(404)
     })
@@ -127,7 +142,7 @@ async fn a_204_with_correlation_finds_the_run_by_its_title_only() {
 #[tokio::test]
 async fn old_ghes_400_falls_back_to_correlation_and_is_remembered() {
     let gh = fake::start(|req| {
-        if req.is("POST", "/repos/acme/api/actions/workflows/deploy.yml/dispatches") {
+        if req.is("POST", DISPATCHES) {
             if req.body.get("return_run_details").is_some() {
                 return Resp::json(400, serde_json::json!({"message": "Invalid request.\n\n\"return_run_details\" is not a permitted key."}));
             }
@@ -151,11 +166,7 @@ async fn old_ghes_400_falls_back_to_correlation_and_is_remembered() {
         .await
         .expect("second dispatch succeeds");
     assert!(second.correlation.is_some());
-    let posts: Vec<_> = gh
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
+    let posts = posts(&gh);
     assert_eq!(
         posts.len(),
         3,
@@ -171,10 +182,7 @@ async fn a_502_that_created_a_run_is_found_not_dispatched_again() {
     let runs: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
     let store = runs.clone();
     let gh = fake::start(move |req| {
-        if req.is(
-            "POST",
-            "/repos/acme/api/actions/workflows/deploy.yml/dispatches",
-        ) {
+        if req.is("POST", DISPATCHES) {
             let id = req.body["inputs"]["orchestrate_id"]
                 .as_str()
                 .unwrap_or_default()
@@ -190,12 +198,9 @@ async fn a_502_that_created_a_run_is_found_not_dispatched_again() {
             ));
             return Resp::json(502, serde_json::json!({"message": "Server Error"}));
         }
-        if req.is("GET", "/repos/acme/api/actions/workflows/deploy.yml/runs") {
+        if req.is("GET", RUNS) {
             let runs = store.lock().expect("lock").clone();
-            return Resp::json(
-                200,
-                serde_json::json!({"total_count": runs.len(), "workflow_runs": runs}),
-            );
+            return runs_page(runs);
         }
         Resp::empty(404)
     })
@@ -286,16 +291,10 @@ async fn a_full_ref_is_looked_for_by_its_branch_name() {
     let sent_id: Arc<Mutex<Option<String>>> = Arc::default();
     let seen = sent_id.clone();
     let gh = fake::start(move |req| {
-        if req.is(
-            "POST",
-            "/repos/acme/api/actions/workflows/deploy.yml/dispatches",
-        ) {
-            *seen.lock().expect("lock") = req.body["inputs"]["orchestrate_id"]
-                .as_str()
-                .map(str::to_owned);
-            return Resp::empty(204);
+        if req.is("POST", DISPATCHES) {
+            return remember_correlation(req, &seen);
         }
-        if req.is("GET", "/repos/acme/api/actions/workflows/deploy.yml/runs") {
+        if req.is("GET", RUNS) {
             // Like GitHub: `branch` matches `head_branch`, the short name.
             let runs = if req.path.contains("branch=main&") {
                 let id = seen.lock().expect("lock").clone().unwrap_or_default();
@@ -309,10 +308,7 @@ async fn a_full_ref_is_looked_for_by_its_branch_name() {
             } else {
                 Vec::new()
             };
-            return Resp::json(
-                200,
-                serde_json::json!({"total_count": runs.len(), "workflow_runs": runs}),
-            );
+            return runs_page(runs);
         }
         Resp::empty(404)
     })
@@ -341,7 +337,7 @@ async fn a_full_ref_is_looked_for_by_its_branch_name() {
 #[tokio::test]
 async fn a_422_refusing_return_run_details_falls_back_to_correlation() {
     let gh = fake::start(|req| {
-        if req.is("POST", "/repos/acme/api/actions/workflows/deploy.yml/dispatches") {
+        if req.is("POST", DISPATCHES) {
             if req.body.get("return_run_details").is_some() {
                 return Resp::json(
                     422,
@@ -360,11 +356,7 @@ async fn a_422_refusing_return_run_details_falls_back_to_correlation() {
         .expect("fallback dispatch succeeds");
     assert!(dispatched.run.is_none());
     assert!(dispatched.correlation.is_some());
-    let posts: Vec<_> = gh
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "POST")
-        .collect();
+    let posts = posts(&gh);
     assert_eq!(posts.len(), 2);
     assert!(posts[1].body.get("return_run_details").is_none());
     assert!(posts[1].body["inputs"]["orchestrate_id"].is_string());

@@ -24,23 +24,8 @@ struct Seed {
 pub fn run(args: &EmulatorArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> {
     let (mut config, seed) = match &args.scenario {
         Some(spec) => {
-            let r = Rehearsal::load(spec).map_err(|e| {
-                let mut problems = Problems::new();
-                problems.input(
-                    "--scenario",
-                    e.to_string(),
-                    "use a built-in scenario name or a scenario file (see examples/scenarios/)",
-                );
-                Failure::BadInput(problems)
-            })?;
-            let seed = seed_of(args, &r)?;
-            let config = EmulatorConfig {
-                faults: r.faults,
-                tokens: r.tokens,
-                time_factor: Some(r.speed),
-                ..EmulatorConfig::new(r.scenario)
-            };
-            (config, seed)
+            let r = super::rehearse::load_scenario(spec)?;
+            (r.emulator_config(), seed_of(args, &r)?)
         }
         None => (EmulatorConfig::new(Scenario::default()), None),
     };

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use orchestrate_core::plan::{Plan, Repo};
 use orchestrate_core::report;
-use orchestrate_emulator::{DEFAULT_TOKEN, Emulator, EmulatorConfig};
+use orchestrate_emulator::{DEFAULT_TOKEN, Emulator};
 use orchestrate_github::{
     Client, ClientConfig, Credentials, DeploymentState, DeploymentStatusUpdate, GitHub,
     NewDeployment, PollPolicy, RetryPolicy, Secret,
@@ -26,15 +26,7 @@ use crate::error::Failure;
 use crate::settings::{Given, Problems, Purpose, RawSettings, Settings, planfile};
 
 pub fn run(args: &RehearseArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> {
-    let rehearsal = Rehearsal::load(&args.scenario).map_err(|e| {
-        let mut problems = Problems::new();
-        problems.input(
-            "--scenario",
-            e.to_string(),
-            "use a built-in scenario name or a scenario file (see examples/scenarios/)",
-        );
-        Failure::BadInput(problems)
-    })?;
+    let rehearsal = load_scenario(&args.scenario)?;
     let label = args.plan.display().to_string();
     let file = planfile::read(&args.plan, &label)?;
     let settings = Settings::validate(&raw(args, &rehearsal, &file), &file, Purpose::Release)?;
@@ -64,6 +56,19 @@ pub fn run(args: &RehearseArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> 
             .context("writing to stdout")?;
     }
     session::end_failure(&outcome)
+}
+
+/// The `--scenario` of `rehearse` and `emulator`: a built-in name or a scenario file.
+pub(super) fn load_scenario(spec: &str) -> Result<Rehearsal, Failure> {
+    Rehearsal::load(spec).map_err(|e| {
+        let mut problems = Problems::new();
+        problems.input(
+            "--scenario",
+            e.to_string(),
+            "use a built-in scenario name or a scenario file (see examples/scenarios/)",
+        );
+        Failure::BadInput(problems)
+    })
 }
 
 /// The release settings: command-line flags first, then the scenario's defaults.
@@ -120,13 +125,7 @@ fn raw(args: &RehearseArgs, r: &Rehearsal, file: &planfile::PlanFile) -> RawSett
 }
 
 async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Outcome, Failure> {
-    let config = EmulatorConfig {
-        faults: r.faults.clone(),
-        tokens: r.tokens.clone(),
-        time_factor: Some(r.speed),
-        ..EmulatorConfig::new(r.scenario.clone())
-    };
-    let emulator = Emulator::start(config)
+    let emulator = Emulator::start(r.emulator_config())
         .await
         .map_err(|e| Failure::Internal(anyhow::anyhow!("starting the emulator: {e}")))?;
     seed(

@@ -51,12 +51,7 @@ impl Driver<'_> {
 
     fn watch(&mut self, name: &str) {
         let vars = self.vars.for_deploy(name);
-        let settings = &self.release.settings;
-        let env_timeout = settings
-            .plan
-            .environments
-            .get(&settings.environment)
-            .map_or(Duration::from_secs(60), |e| e.health_timeout);
+        let env_timeout = self.release.settings.health_timeout();
         let Some(health) = self.svcs.get(name).and_then(|s| s.spec.health.as_ref()) else {
             return;
         };

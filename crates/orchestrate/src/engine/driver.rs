@@ -452,12 +452,7 @@ impl<'a> Driver<'a> {
 
     fn check(&mut self, name: &str, now: Duration) {
         let vars = self.vars.for_deploy(name);
-        let settings = &self.release.settings;
-        let env_timeout = settings
-            .plan
-            .environments
-            .get(&settings.environment)
-            .map_or(Duration::from_secs(60), |e| e.health_timeout);
+        let env_timeout = self.release.settings.health_timeout();
         let Some(svc) = self.svcs.get_mut(name) else {
             return;
         };

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use orchestrate_emulator::{FaultConfig, Scenario, TokenSpec};
+use orchestrate_emulator::{EmulatorConfig, FaultConfig, Scenario, TokenSpec};
 use serde::Deserialize;
 
 /// Default speed of a rehearsal: a minute of GitHub time per real second.
@@ -117,6 +117,16 @@ struct Extras {
 const EXTRA_KEYS: &[&str] = &["release", "faults", "tokens", "deployed", "orchestrator"];
 
 impl Rehearsal {
+    /// The emulator this rehearsal runs against: its scenario, faults and tokens, at its speed.
+    pub fn emulator_config(&self) -> EmulatorConfig {
+        EmulatorConfig {
+            faults: self.faults.clone(),
+            tokens: self.tokens.clone(),
+            time_factor: Some(self.speed),
+            ..EmulatorConfig::new(self.scenario.clone())
+        }
+    }
+
     /// `spec` is a path to a file, or the name of a built-in scenario.
     pub fn load(spec: &str) -> Result<Rehearsal, RehearsalError> {
         let path = std::path::Path::new(spec);

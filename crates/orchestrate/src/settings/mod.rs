@@ -102,6 +102,15 @@ impl Settings {
         }
     }
 
+    /// The target environment's `health_timeout` (60 s for an environment the plan does not
+    /// describe).
+    pub fn health_timeout(&self) -> Duration {
+        self.plan
+            .environments
+            .get(&self.environment)
+            .map_or(Duration::from_secs(60), |e| e.health_timeout)
+    }
+
     /// The secrets these settings hold, for the masker.
     pub fn secrets(&self) -> Vec<&str> {
         match &self.auth {

@@ -9,13 +9,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use orchestrate_emulator::{
-    Behaviour, DEFAULT_TOKEN, Emulator, EmulatorConfig, Fault, RepoSpec, Scenario, ScriptedFault,
-    WorkflowSpec,
+    Behaviour, DEFAULT_TOKEN, Emulator, EmulatorConfig, Fault, RepoSpec, RunningEmulator, Scenario,
+    ScriptedFault, WorkflowSpec,
 };
 use serde_json::Value;
 
 use crate::engine_github::workspace_with;
-use crate::support::Output;
+use crate::support::{Output, service, timeline_of};
 
 /// Runs `orchestrate args…` in `dir`, killing it when it has not ended after `limit`.
 pub(crate) fn run_bounded(
@@ -45,12 +45,52 @@ pub(crate) fn run_bounded(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let out = child.wait_with_output().expect("ended");
-    Output {
-        code: out.status.code().expect("exited, not killed"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
+    child.wait_with_output().expect("ended").into()
+}
+
+/// The emulator serving `scenario`, its time running `speed` times as fast.
+pub(crate) async fn start_emulator(scenario: Scenario, speed: f64) -> RunningEmulator {
+    Emulator::start(EmulatorConfig {
+        time_factor: Some(speed),
+        ..EmulatorConfig::new(scenario)
+    })
+    .await
+    .expect("emulator starts")
+}
+
+/// `orchestrate run --env staging <args>` in a checkout of `plan`, against `emu` as
+/// `acme/release` with its token and `extra_env`, in a blocking task while the emulator
+/// serves; killed when it has not ended after `limit`.
+pub(crate) async fn run_on(
+    emu: &RunningEmulator,
+    plan: &str,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+    limit: Duration,
+) -> Output {
+    let dir = workspace_with(emu, plan);
+    let url = emu.base_url().to_owned();
+    let args: Vec<String> = ["run", "--env", "staging"]
+        .iter()
+        .chain(args)
+        .map(|a| (*a).to_owned())
+        .collect();
+    let extra: Vec<(String, String)> = extra_env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut env = vec![
+            ("GITHUB_API_URL", url.as_str()),
+            ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN),
+            ("GITHUB_REPOSITORY", "acme/release"),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        run_bounded(dir.path(), &args, &env, limit)
+    })
+    .await
+    .expect("ran")
 }
 
 /// `orchestrate rehearse plan.yml --scenario scenario.yml --format json`; exit and report.
@@ -70,25 +110,6 @@ pub(crate) fn rehearse(plan: &str, scenario: &str) -> (Output, Value) {
     let report = serde_json::from_str(out.stdout.trim())
         .unwrap_or_else(|e| panic!("report JSON: {e}\n{out:?}"));
     (out, report)
-}
-
-pub(crate) fn service<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["services"]
-        .as_array()
-        .expect("services")
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no {name}"))
-}
-
-pub(crate) fn timeline_of(report: &Value, name: &str) -> Vec<String> {
-    report["timeline"]
-        .as_array()
-        .expect("timeline")
-        .iter()
-        .filter(|e| e["service"] == name)
-        .filter_map(|e| e["what"].as_str().map(str::to_owned))
-        .collect()
 }
 
 #[test]
@@ -184,12 +205,7 @@ async fn a_deployment_recorded_just_before_a_cancel_still_gets_its_final_status(
     let scenario = Scenario::builder()
         .repo(RepoSpec::new("acme/b").workflow(b))
         .repo(RepoSpec::new("acme/release"));
-    let emu = Emulator::start(EmulatorConfig {
-        time_factor: Some(10.0),
-        ..EmulatorConfig::new(scenario)
-    })
-    .await
-    .expect("emulator starts");
+    let emu = start_emulator(scenario, 10.0).await;
     emu.inject(ScriptedFault::new(
         Some("POST"),
         "/repos/acme/b/deployments/",
@@ -204,27 +220,8 @@ environments: { staging: {} }
 services:
   b: { repo: acme/b, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
 "#;
-    let dir = workspace_with(&emu, plan);
-    let url = emu.base_url().to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        let args = [
-            "run",
-            "--env",
-            "staging",
-            "--versions",
-            "{b: 1.0.0}",
-            "--timeout",
-            "3s",
-        ];
-        let env = [
-            ("GITHUB_API_URL", url.as_str()),
-            ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN),
-            ("GITHUB_REPOSITORY", "acme/release"),
-        ];
-        run_bounded(dir.path(), &args, &env, Duration::from_secs(90))
-    })
-    .await
-    .expect("ran");
+    let args = ["--versions", "{b: 1.0.0}", "--timeout", "3s"];
+    let out = run_on(&emu, plan, &args, &[], Duration::from_secs(90)).await;
     assert_eq!(out.code, 4, "{out:?}");
     let requests = emu.requests();
     assert!(

@@ -4,14 +4,11 @@
 
 use std::time::Duration;
 
-use orchestrate_emulator::{
-    DEFAULT_TOKEN, Emulator, EmulatorConfig, RepoSpec, RunningEmulator, Scenario, WorkflowSpec,
-};
+use orchestrate_emulator::{RepoSpec, Scenario, WorkflowSpec};
 use serde_json::Value;
 
-use crate::engine_edges::{rehearse, run_bounded, service, timeline_of};
-use crate::engine_github::workspace_with;
-use crate::support::Output;
+use crate::engine_edges::{rehearse, run_on, start_emulator};
+use crate::support::{service, timeline_of};
 
 /// `api` hands an artifact to `web`; both have a version deployed before the release.
 const HANDOFF_PLAN: &str = r#"version: 1
@@ -254,13 +251,9 @@ services:
         .repo(RepoSpec::new("acme/a").workflow(workflow))
         .repo(RepoSpec::new("acme/c"))
         .repo(RepoSpec::new("acme/release"));
-    let emu = Emulator::start(EmulatorConfig {
-        time_factor: Some(10.0),
-        ..EmulatorConfig::new(scenario)
-    })
-    .await
-    .expect("emulator starts");
-    let out = run(&emu, plan, "{a: 1.0.0}", &[]).await;
+    let emu = start_emulator(scenario, 10.0).await;
+    let args = ["--versions", "{a: 1.0.0}"];
+    let out = run_on(&emu, plan, &args, &[], Duration::from_secs(120)).await;
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr.contains("service `a`")
@@ -294,19 +287,10 @@ channels:
                 .workflow(WorkflowSpec::new("deploy.yml").input("version", true)),
         )
         .repo(RepoSpec::new("acme/release"));
-    let emu = Emulator::start(EmulatorConfig {
-        time_factor: Some(10.0),
-        ..EmulatorConfig::new(scenario)
-    })
-    .await
-    .expect("emulator starts");
-    let out = run(
-        &emu,
-        plan,
-        "{a: 1.0.0}",
-        &[("GITHUB_ACTIONS", "true"), ("RELEASE_HOOK", hook)],
-    )
-    .await;
+    let emu = start_emulator(scenario, 10.0).await;
+    let args = ["--versions", "{a: 1.0.0}"];
+    let env = [("GITHUB_ACTIONS", "true"), ("RELEASE_HOOK", hook)];
+    let out = run_on(&emu, plan, &args, &env, Duration::from_secs(120)).await;
     assert_eq!(out.code, 0, "{out:?}");
     let lines: Vec<&str> = out.stderr.lines().collect();
     let first_other = lines
@@ -317,32 +301,4 @@ channels:
         lines[..first_other].contains(&format!("::add-mask::{hook}").as_str()),
         "masked before anything else is printed: {lines:?}"
     );
-}
-
-/// `orchestrate run --env staging --versions <versions>` in a checkout of `plan`.
-async fn run(
-    emu: &RunningEmulator,
-    plan: &str,
-    versions: &str,
-    extra_env: &[(&str, &str)],
-) -> Output {
-    let dir = workspace_with(emu, plan);
-    let url = emu.base_url().to_owned();
-    let versions = versions.to_owned();
-    let extra: Vec<(String, String)> = extra_env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let args = ["run", "--env", "staging", "--versions", versions.as_str()];
-        let mut env = vec![
-            ("GITHUB_API_URL", url.as_str()),
-            ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN),
-            ("GITHUB_REPOSITORY", "acme/release"),
-        ];
-        env.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        run_bounded(dir.path(), &args, &env, Duration::from_secs(120))
-    })
-    .await
-    .expect("ran")
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::support::{Output, reference_plan, repo_root, run};
+use crate::support::{self, Output, reference_plan, repo_root, run, service};
 
 /// The shipped scenario `name`, sped up to 600x, in a temp dir.
 fn fast_scenario(name: &str) -> (tempfile::TempDir, PathBuf) {
@@ -41,14 +41,24 @@ fn rehearse(scenario: &str, extra: &[&str]) -> (Output, Value, String) {
 }
 
 fn outcome(report: &Value, service: &str) -> String {
-    report["services"]
-        .as_array()
-        .expect("services")
-        .iter()
-        .find(|s| s["name"] == service)
-        .and_then(|s| s["outcome"].as_str())
-        .unwrap_or_else(|| panic!("no {service}"))
+    support::service(report, service)["outcome"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{service} has no outcome"))
         .to_owned()
+}
+
+/// Position in the timeline of the canary's bake (the entry that says it was verified).
+fn bake_started(report: &Value) -> usize {
+    report["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .position(|e| {
+            e["what"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("canary verified"))
+        })
+        .expect("a bake started")
 }
 
 /// Position in the timeline of the first entry about `service` containing `what`.
@@ -110,16 +120,7 @@ fn the_reference_plan_succeeds_under_each_strategy_in_the_right_order() {
                 );
             }
             _ => {
-                let bake = report["timeline"]
-                    .as_array()
-                    .expect("timeline")
-                    .iter()
-                    .position(|e| {
-                        e["what"]
-                            .as_str()
-                            .is_some_and(|w| w.starts_with("canary verified"))
-                    })
-                    .expect("a bake");
+                let bake = bake_started(&report);
                 assert!(when(&report, "web", "verified") < bake);
                 for s in ["android", "ios", "desktop"] {
                     assert!(when(&report, s, "dispatching") > bake, "{s} after the bake");
@@ -148,24 +149,14 @@ fn android_failing_in_upload_names_job_and_step_cancels_and_rolls_back() {
     let (out, report, summary) = rehearse("android-upload-fails", &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_eq!(outcome(&report, "android"), "failed");
-    let android = report["services"]
-        .as_array()
-        .expect("services")
-        .iter()
-        .find(|s| s["name"] == "android")
-        .expect("android");
+    let android = service(&report, "android");
     assert_eq!(android["failure"]["job"], "publish");
     assert_eq!(android["failure"]["step"], "upload");
     assert!(summary.contains("step `upload`"), "{summary}");
     // ios (8m) was still running when android (6m) failed: cancelled; desktop (4m) had
     // succeeded: rolled back, as were web and backend.
     assert_eq!(outcome(&report, "ios"), "cancelled");
-    let ios = &report["services"]
-        .as_array()
-        .expect("services")
-        .iter()
-        .find(|s| s["name"] == "ios")
-        .expect("ios")["run"];
+    let ios = &service(&report, "ios")["run"];
     assert_eq!(
         ios["conclusion"], "cancelled",
         "the cancel reached the emulator and the run was followed until it stopped: {ios}"
@@ -210,16 +201,7 @@ fn a_canary_that_turns_unhealthy_during_the_bake_fails_and_the_rest_never_deploy
     let (out, report, summary) = rehearse("canary-degrades", &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     // Verified first, then failed by a check made during the bake.
-    let bake = report["timeline"]
-        .as_array()
-        .expect("timeline")
-        .iter()
-        .position(|e| {
-            e["what"]
-                .as_str()
-                .is_some_and(|w| w.starts_with("canary verified"))
-        })
-        .expect("a bake started");
+    let bake = bake_started(&report);
     assert!(when(&report, "web", "verified") < bake);
     assert!(when(&report, "web", "failed: unhealthy during the bake") > bake);
     assert_eq!(outcome(&report, "web"), "failed");
@@ -227,12 +209,7 @@ fn a_canary_that_turns_unhealthy_during_the_bake_fails_and_the_rest_never_deploy
         assert_eq!(outcome(&report, s), "skipped", "{s}");
     }
     assert_eq!(outcome(&report, "backend"), "rolled_back");
-    let web = report["services"]
-        .as_array()
-        .expect("services")
-        .iter()
-        .find(|s| s["name"] == "web")
-        .expect("web");
+    let web = service(&report, "web");
     assert!(
         web["failure"]["message"]
             .as_str()
@@ -276,12 +253,7 @@ fn a_release_timeout_during_the_bake_ends_the_canary_watch() {
         .expect("the limit passed");
     assert!(when(&report, "web", "verified") < limit, "the bake was on");
     assert_eq!(outcome(&report, "web"), "rolled_back");
-    let web = report["services"]
-        .as_array()
-        .expect("services")
-        .iter()
-        .find(|s| s["name"] == "web")
-        .expect("web");
+    let web = service(&report, "web");
     assert!(web["failure"].is_null(), "{web}");
     assert!(
         !out.stderr.contains("unhealthy during the bake"),
