@@ -29,7 +29,7 @@ import sys
 import tempfile
 import uuid
 
-TOKEN = "ghp_containerContractDummyToken0000000000"
+TOKEN = "ghp_FAKE_container_contract_dummy_token"
 SUMMARY_LIMIT = 1024 * 1024
 EXPECTED_VERSIONS = {"backend": "1.2.0", "android": "2.1.0", "web": "2.1.0"}
 

@@ -10,8 +10,8 @@ use serde_json::Value;
 use crate::runner::{parse_command, parse_env_file};
 use crate::support::{Output, reference_plan, repo_root, run_in};
 
-const TOKEN: &str = "ghp_fakeTOKEN0123456789abcdefABCDEF0123";
-const WEBHOOK: &str = "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX";
+const TOKEN: &str = "ghp_FAKE_token_for_tests_only_0123";
+const WEBHOOK: &str = "https://hooks.example.test/services/FAKE/B000/XXXXSECRETXXXX";
 
 struct Runner {
     _root: tempfile::TempDir,
