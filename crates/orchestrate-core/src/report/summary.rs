@@ -110,16 +110,23 @@ fn failures(out: &mut String, r: &RunReport) {
     for s in failed {
         let Some(f) = &s.failure else { continue };
         let mut line = format!("- **{}**", cell(&s.name));
-        match (&f.job, &f.step) {
-            (Some(job), Some(step)) => {
-                let _ = write!(line, ": job {}, step {}", code(job), code(step));
+        // The message often names the job and step already; say them once.
+        let named =
+            |part: &Option<String>| part.as_ref().is_none_or(|p| f.message.contains(p.as_str()));
+        if named(&f.job) && named(&f.step) {
+            let _ = write!(line, ": {}", cell(&f.message));
+        } else {
+            match (&f.job, &f.step) {
+                (Some(job), Some(step)) => {
+                    let _ = write!(line, ": job {}, step {}", code(job), code(step));
+                }
+                (Some(job), None) => {
+                    let _ = write!(line, ": job {}", code(job));
+                }
+                _ => {}
             }
-            (Some(job), None) => {
-                let _ = write!(line, ": job {}", code(job));
-            }
-            _ => {}
+            let _ = write!(line, " — {}", cell(&f.message));
         }
-        let _ = write!(line, " — {}", cell(&f.message));
         if let Some(url) = &f.job_url {
             let _ = write!(line, " ({})", link("job log", url));
         } else if let Some(run) = &s.run {

@@ -271,3 +271,21 @@ fn the_report_output_stays_under_its_limit_counted_in_utf16() {
     assert_eq!(stub["truncated"], true);
     assert_eq!(stub["status"], "rolled_back");
 }
+
+#[test]
+fn a_failure_message_that_names_its_job_and_step_is_not_repeated() {
+    let mut r = rolled_back();
+    if let Some(f) = r.services[2].failure.as_mut() {
+        f.message = "job `release`, step `upload`: failure".to_owned();
+    }
+    let text = summary::render(&r);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("- **ios**"))
+        .unwrap_or_default();
+    assert_eq!(line.matches("upload").count(), 1, "{line}");
+    assert!(
+        line.contains("job `release`, step `upload`: failure"),
+        "{line}"
+    );
+}

@@ -45,6 +45,8 @@ pub struct Svc {
     pub(super) deadline: Option<Duration>,
     /// GitHub's completion time of the run and when the driver noticed it.
     pub detection: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// When the run was first seen past `queued` (GitHub's clock).
+    pub started_seen: Option<DateTime<Utc>>,
     /// Why its gate fails whatever its health says (its run succeeded but what it had to hand
     /// on downstream, its artifacts, could not be read).
     pub(super) gate_problem: Option<String>,
@@ -151,6 +153,7 @@ pub async fn drive(
                 task: None,
                 deadline: None,
                 detection: None,
+                started_seen: None,
                 gate_problem: None,
                 cancel_failed: false,
             };

@@ -22,6 +22,11 @@ impl Driver<'_> {
                     svc.run = Some(run);
                 }
             }
+            Msg::RunStarted { service, at } => {
+                if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.started_seen = Some(at);
+                }
+            }
             Msg::DeploymentCreated { service, id } => {
                 if let Some(svc) = self.svcs.get_mut(&service) {
                     svc.deployment = Some(id);

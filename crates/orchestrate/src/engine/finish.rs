@@ -3,11 +3,13 @@
 //! status (which frees the lock), and the [`RunReport`].
 //!
 //! The summary's "Wait" column (a service's `queued`) is how long its run waited for a runner:
-//! GitHub's `run_started_at − created_at` for a first attempt. That is not meaningful for a
-//! re-run (`run_started_at` is the latest attempt's, `created_at` the first's) nor when the
-//! two clocks disagree (started before created); then it is `run_started_at` minus the
-//! dispatch time the driver observed (on GitHub's clock), which also counts the time GitHub
-//! took to create the run. Without `run_started_at` (some GHES versions) nothing is shown.
+//! from the dispatch to the first poll that saw the run past `queued`, both on GitHub's clock
+//! (so it includes the time GitHub took to create the run, and is exact to within one poll).
+//! GitHub's own `run_started_at` is when the attempt was created, not when a runner took it,
+//! so it is only the fallback when the run was never seen before it completed:
+//! `run_started_at − created_at` for a first attempt; for a re-run (`run_started_at` is the
+//! latest attempt's, `created_at` the first's) or when the two clocks disagree,
+//! `run_started_at` minus the dispatch time. Without either nothing is shown.
 
 use std::sync::Arc;
 
@@ -149,7 +151,10 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
                 return base;
             };
             let dispatched = svc.dispatched_at.map(|d| driver.engine.pace.github_at(d));
-            let queued = svc.run.as_ref().and_then(|r| queued(r, dispatched));
+            let queued = match (svc.started_seen, dispatched) {
+                (Some(seen), Some(dispatched)) => (seen - dispatched).to_std().ok(),
+                _ => svc.run.as_ref().and_then(|r| queued(r, dispatched)),
+            };
             let duration = match (svc.dispatched_at, svc.settled_at) {
                 (Some(a), Some(b)) => Some(b.saturating_sub(a)),
                 _ => None,

@@ -33,6 +33,12 @@ pub enum Msg {
         service: String,
         id: DeploymentId,
     },
+    /// The run was first seen past `queued` (in progress or already completed), at this time
+    /// on GitHub's clock: the end of its wait for a runner, to within one poll.
+    RunStarted {
+        service: String,
+        at: DateTime<Utc>,
+    },
     RunDone {
         service: String,
         run: RunSummary,
@@ -197,6 +203,7 @@ pub async fn await_run(
     };
     let mut handle = ctx.watcher.watch(target);
     let mut known = false;
+    let mut started = false;
     loop {
         let state = handle.state();
         let run = match &state {
@@ -222,6 +229,19 @@ pub async fn await_run(
                 run: run.clone(),
             });
             record_deployment(&ctx, &service, run, &deployment).await;
+        }
+        if let Some(run) = &run
+            && !started
+            && run.status != "queued"
+            && run.status != "requested"
+            && run.status != "waiting"
+            && run.status != "pending"
+        {
+            started = true;
+            send(Msg::RunStarted {
+                service: name.clone(),
+                at: (ctx.now)(),
+            });
         }
         if let RunState::Completed(run) = state {
             let noticed = (ctx.now)();

@@ -261,3 +261,31 @@ fn a_release_timeout_during_the_bake_ends_the_canary_watch() {
         out.stderr
     );
 }
+
+/// The "Wait" column is the time a run spent queued (backend: 10 s in the scenario), observed
+/// by the driver, not GitHub's `run_started_at − created_at` (which is ~0 on GitHub).
+#[test]
+fn the_wait_column_shows_how_long_a_run_was_queued() {
+    let (out, report, summary) = rehearse("happy", &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let backend = support::service(&report, "backend");
+    let queued = backend["queued"]
+        .as_f64()
+        .expect("backend has a queued time");
+    let duration = backend["duration"]
+        .as_f64()
+        .expect("backend has a duration");
+    assert!(
+        queued >= 9.0,
+        "backend queued {queued}s, the scenario queues it 10s"
+    );
+    assert!(
+        queued < duration,
+        "queued {queued}s within a {duration}s deploy"
+    );
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with("| backend |"))
+        .unwrap_or_default();
+    assert!(!row.contains("| <1s |"), "{row}");
+}
