@@ -6,56 +6,19 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use orchestrate_core::dag::{Command, DoneReason, Event, Scheduler, SchedulerConfig, SkipReason};
-use orchestrate_core::plan::Service;
-use orchestrate_core::report::{
-    FailureDetail, HealthVerdict, RollbackOutcome, RollbackReport, TimelineEntry,
-};
-use orchestrate_github::{DeploymentId, Dispatched, RunSummary, RunWatcher};
+use orchestrate_core::report::{FailureDetail, RollbackOutcome, RollbackReport, TimelineEntry};
+use orchestrate_github::RunWatcher;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::announce::Announcements;
-use super::health::Gate;
 use super::observe::Observer;
 use super::prepare::Prepared;
-use super::registry::deployment_environment;
-use super::tasks::{self, Ctx, DeploymentSpec, Msg};
-use super::vars::{ReleaseVars, render_all};
+pub use super::svc::Svc;
+use super::tasks::{Ctx, Msg};
+use super::vars::ReleaseVars;
 use super::{Engine, Outcome, Release, finish};
-
-/// What the driver knows about one service of the release set.
-#[derive(Debug)]
-pub struct Svc {
-    pub spec: Service,
-    pub target: String,
-    pub dispatched_at: Option<Duration>,
-    pub settled_at: Option<Duration>,
-    pub dispatched: Option<Dispatched>,
-    pub run: Option<RunSummary>,
-    pub deployment: Option<DeploymentId>,
-    pub health: HealthVerdict,
-    pub failure: Option<FailureDetail>,
-    pub skipped: Option<SkipReason>,
-    /// A `Cancel` came before the run was known.
-    pub(super) cancel_pending: bool,
-    pub(super) task: Option<AbortHandle>,
-    /// Emulated time since the start when its own limit passes.
-    pub(super) deadline: Option<Duration>,
-    /// GitHub's completion time of the run and when the driver noticed it.
-    pub detection: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    /// When the run was first seen past `queued` (GitHub's clock).
-    pub started_seen: Option<DateTime<Utc>>,
-    /// Why its gate fails whatever its health says (its run succeeded but what it had to hand
-    /// on downstream, its artifacts, could not be read).
-    pub(super) gate_problem: Option<String>,
-    /// Its cancel could not be sent (or did not take): its run may still be running.
-    pub(super) cancel_failed: bool,
-}
-
-/// How long a cancelled run is followed until it completes (emulated time).
-pub(super) const CANCEL_SETTLE: Duration = Duration::from_secs(10 * 60);
 
 pub struct Driver<'a> {
     pub engine: &'a Engine,
@@ -134,29 +97,7 @@ pub async fn drive(
         .iter()
         .filter(|s| members.contains(&s.name))
         .map(|s| {
-            let svc = Svc {
-                spec: s.clone(),
-                target: targets.get(&s.name).cloned().unwrap_or_default(),
-                dispatched_at: None,
-                settled_at: None,
-                dispatched: None,
-                run: None,
-                deployment: None,
-                health: if s.health.is_some() {
-                    HealthVerdict::NotChecked
-                } else {
-                    HealthVerdict::NoCheck
-                },
-                failure: None,
-                skipped: None,
-                cancel_pending: false,
-                task: None,
-                deadline: None,
-                detection: None,
-                started_seen: None,
-                gate_problem: None,
-                cancel_failed: false,
-            };
+            let svc = Svc::new(s, targets.get(&s.name).cloned().unwrap_or_default());
             (s.name.clone(), svc)
         })
         .collect();
@@ -385,188 +326,6 @@ impl<'a> Driver<'a> {
                 self.note(None, format!("release {}", status.as_str()));
             }
         }
-    }
-
-    fn dispatch(&mut self, name: &str, now: Duration) {
-        let vars = self.vars.for_deploy(name);
-        let Some(svc) = self.svcs.get_mut(name) else {
-            return;
-        };
-        svc.dispatched_at = Some(now);
-        svc.deadline = svc.spec.timeout.map(|t| now + t);
-        let inputs = match render_all(&svc.spec.inputs, &vars) {
-            Ok(inputs) => inputs,
-            Err(why) => {
-                svc.failure = Some(detail(&format!("not dispatched: {why}")));
-                self.note(Some(name), format!("failed: not dispatched, {why}"));
-                self.queue.push_back(Event::RunFinished {
-                    service: name.to_owned(),
-                    success: false,
-                    now,
-                });
-                return;
-            }
-        };
-        let (github, tx, spec) = (
-            Arc::clone(&self.ctx.github),
-            self.ctx.tx.clone(),
-            svc.spec.clone(),
-        );
-        let handle = tokio::spawn(async move {
-            let result = tasks::dispatch(&github, &spec, None, inputs).await;
-            let _ = tx.send(Msg::Dispatched {
-                service: spec.name.clone(),
-                result,
-            });
-        });
-        svc.task = Some(handle.abort_handle());
-        let version = svc.target.clone();
-        self.note(Some(name), format!("dispatching: {version}"));
-    }
-
-    fn await_run(&mut self, name: &str) {
-        let settings = &self.release.settings;
-        let Some(svc) = self.svcs.get_mut(name) else {
-            return;
-        };
-        let Some(dispatched) = svc.dispatched.clone() else {
-            return;
-        };
-        let deployment = DeploymentSpec {
-            environment: deployment_environment(&settings.plan, &svc.spec, &settings.environment),
-            git_ref: match &svc.spec.trigger {
-                orchestrate_core::plan::Trigger::WorkflowDispatch { git_ref, .. } => {
-                    git_ref.clone()
-                }
-                orchestrate_core::plan::Trigger::RepositoryDispatch { .. } => "HEAD".to_owned(),
-            },
-            version: svc.target.clone(),
-            release_id: self.prepared.record.to_string(),
-        };
-        let handle = tokio::spawn(tasks::await_run(
-            self.ctx.clone(),
-            svc.spec.clone(),
-            dispatched,
-            deployment,
-            self.engine.work_dir.clone(),
-        ));
-        svc.task = Some(handle.abort_handle());
-    }
-
-    fn check(&mut self, name: &str, now: Duration) {
-        let vars = self.vars.for_deploy(name);
-        let env_timeout = self.release.settings.health_timeout();
-        let Some(svc) = self.svcs.get_mut(name) else {
-            return;
-        };
-        if let Some(problem) = svc.gate_problem.clone() {
-            svc.settled_at = Some(now);
-            svc.failure = Some(detail(&problem));
-            self.note(Some(name), format!("failed: {problem}"));
-            self.queue.push_back(Event::HealthVerdict {
-                service: name.to_owned(),
-                ok: false,
-                now,
-            });
-            return;
-        }
-        let Some(health) = &svc.spec.health else {
-            // Only its artifacts made this a gate, and they were handed on.
-            svc.settled_at.get_or_insert(now);
-            self.queue.push_back(Event::HealthVerdict {
-                service: name.to_owned(),
-                ok: true,
-                now,
-            });
-            return;
-        };
-        match Gate::new(name, health, &vars, env_timeout, &self.engine.health_route) {
-            Ok(gate) => {
-                let (http, pace, tx) = (
-                    self.engine.http.clone(),
-                    self.engine.pace,
-                    self.ctx.tx.clone(),
-                );
-                let url = gate.url.clone();
-                let handle = tokio::spawn(async move {
-                    let verdict = gate.run(&http, &pace).await;
-                    let _ = tx.send(Msg::Health {
-                        service: gate.service.clone(),
-                        verdict,
-                    });
-                });
-                svc.task = Some(handle.abort_handle());
-                self.note(Some(name), format!("checking health: {url}"));
-            }
-            Err(why) => {
-                svc.health = HealthVerdict::Failed {
-                    attempts: 0,
-                    reason: why.clone(),
-                };
-                self.queue.push_back(Event::HealthVerdict {
-                    service: name.to_owned(),
-                    ok: false,
-                    now,
-                });
-            }
-        }
-    }
-
-    fn cancel(&mut self, name: &str, now: Duration) {
-        let Some(svc) = self.svcs.get_mut(name) else {
-            return;
-        };
-        let checking = svc.run.as_ref().is_some_and(RunSummary::succeeded);
-        let dispatching = svc.dispatched.is_none()
-            && svc.dispatched_at.is_some()
-            && svc.failure.is_none()
-            && !checking;
-        // The dispatch task is left to answer: aborted, it would never report (the service
-        // would stay cancelling forever) and a run it may have created would go uncancelled.
-        if !dispatching && let Some(task) = svc.task.take() {
-            task.abort();
-        }
-        match (&svc.dispatched, checking) {
-            // The run is done; only the health gate was going: stopping it is the cancel.
-            (_, true) => {
-                svc.settled_at.get_or_insert(now);
-                self.queue.push_back(Event::Cancelled {
-                    service: name.to_owned(),
-                    now,
-                });
-            }
-            (Some(dispatched), false) => {
-                let dispatched = dispatched.clone();
-                self.spawn_cancel(name, dispatched);
-            }
-            // Dispatch in flight: cancel once it answers.
-            (None, false) if dispatching => svc.cancel_pending = true,
-            (None, false) => {
-                svc.settled_at.get_or_insert(now);
-                self.queue.push_back(Event::Cancelled {
-                    service: name.to_owned(),
-                    now,
-                });
-            }
-        }
-        self.note(Some(name), "cancelling".into());
-    }
-}
-
-impl Driver<'_> {
-    /// Cancels `name`'s dispatched run in a task that reports `CancelDone`.
-    pub(super) fn spawn_cancel(&mut self, name: &str, dispatched: Dispatched) {
-        let settle = self.engine.pace.to_real(CANCEL_SETTLE);
-        let Some(svc) = self.svcs.get_mut(name) else {
-            return;
-        };
-        let handle = tokio::spawn(tasks::cancel(
-            self.ctx.clone(),
-            svc.spec.clone(),
-            dispatched,
-            settle,
-        ));
-        svc.task = Some(handle.abort_handle());
     }
 }
 

@@ -4,9 +4,10 @@
 //! runs as a task whose result comes back as the scheduler's next event. It ends with the
 //! deployment statuses, the release set's status and a [`RunReport`].
 //!
-//! Layout: `prepare` (registry, compatibility, lock) → `driver` (the event loop; `events` for
-//! what tasks report, `bake` for the canary's bake, `rollback` for rollbacks, `announce` for
-//! notifications sent while it runs) with `tasks` (the async work of each command) → `finish`
+//! Layout: `prepare` (registry, compatibility, lock) → `driver` (the event loop over `svc`, the
+//! state of each service; `launch` for the commands that start work, `cancel` for cancels,
+//! `events` for what tasks report, `bake` for the canary's bake, `rollback` for rollbacks,
+//! `announce` for notifications sent while it runs) with `tasks` (the async work of each command) → `finish`
 //! (statuses and the report). `session` holds what the commands share around it.
 //! Time goes through [`pace::Pace`] so a rehearsal on the accelerated emulator keeps the
 //! plan's timings (a 5m bake, a 60s health timeout) in GitHub time.
@@ -23,11 +24,14 @@ pub mod vars;
 
 mod announce;
 mod bake;
+mod cancel;
 mod driver;
 mod events;
 mod finish;
+mod launch;
 mod prepare;
 mod rollback;
+mod svc;
 mod tasks;
 
 use std::path::PathBuf;

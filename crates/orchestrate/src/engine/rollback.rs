@@ -76,7 +76,7 @@ impl Driver<'_> {
                     workflow,
                     inputs,
                     limit,
-                    self.engine.pace.to_real(super::driver::CANCEL_SETTLE),
+                    self.engine.pace.to_real(super::cancel::CANCEL_SETTLE),
                 ));
                 let to = previous.unwrap_or_default();
                 self.note(Some(name), format!("rolling back: to {to}"));
