@@ -37,6 +37,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Serve the built-in GitHub emulator.
     Emulator(EmulatorArgs),
+    /// Print the plan's JSON Schema (draft 2020-12), for editors and validators.
+    Schema,
 }
 
 /// What every release-shaped command takes: a plan, an environment and versions.

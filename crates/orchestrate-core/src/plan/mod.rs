@@ -12,6 +12,7 @@ mod model;
 pub mod raw;
 pub mod raw_notify;
 mod rules;
+mod schema;
 mod service;
 mod template;
 mod validate;
@@ -22,6 +23,7 @@ mod yaml;
 pub use decode::{Spanned, Text};
 pub use diag::{Diagnostic, Level, Span, did_you_mean, render_diagnostics};
 pub use model::*;
+pub use schema::{SCHEMA_URL, plan_schema, plan_schema_text};
 pub use template::{Placeholder, Template, TemplateError, Vars};
 pub use versions::{ReleaseSet, parse_versions};
 
@@ -58,6 +60,12 @@ pub fn load(file: &str, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
         }),
         _ => Err(diags),
     }
+}
+
+/// The plan file's data as JSON, as an editor or a JSON Schema validator sees it (YAML 1.2, merge
+/// keys applied; `null` for an empty file): what [`plan_schema`] describes.
+pub fn plan_data(file: &str, text: &str) -> Result<serde_json::Value, Box<Diagnostic>> {
+    Ok(yaml::parse(file, text)?.map_or(serde_json::Value::Null, |root| yaml::to_json(&root)))
 }
 
 #[cfg(test)]

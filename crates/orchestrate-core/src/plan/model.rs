@@ -7,7 +7,17 @@ use std::time::Duration;
 use crate::notify::rule::{ChannelsConfig, Rule};
 
 /// How much of the graph runs at once. `needs` edges hold under every strategy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Strategy {
     Sequential,

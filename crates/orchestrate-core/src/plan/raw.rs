@@ -35,12 +35,16 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
+
+use super::Strategy;
 use super::decode::{Ctx, Spanned, Text};
 use super::diag::Span;
 use super::raw_notify::{RawChannels, RawRule, read_channels, read_rules};
+use super::schema::{EventType, Map, Names, RepoName, TriggerKind, WorkflowName};
 use super::yaml::Node;
 
-const PLAN_KEYS: &[&str] = &[
+pub(crate) const PLAN_KEYS: &[&str] = &[
     "version",
     "name",
     "strategy",
@@ -51,9 +55,9 @@ const PLAN_KEYS: &[&str] = &[
     "notifications",
     "channels",
 ];
-const CANARY_KEYS: &[&str] = &["services", "bake"];
-const ENV_KEYS: &[&str] = &["vars", "health_timeout", "lock"];
-const SERVICE_KEYS: &[&str] = &[
+pub(crate) const CANARY_KEYS: &[&str] = &["services", "bake"];
+pub(crate) const ENV_KEYS: &[&str] = &["vars", "health_timeout", "lock"];
+pub(crate) const SERVICE_KEYS: &[&str] = &[
     "repo",
     "workflow",
     "ref",
@@ -69,81 +73,189 @@ const SERVICE_KEYS: &[&str] = &[
     "correlate",
     "timeout",
 ];
-const HEALTH_KEYS: &[&str] = &["url", "expect", "interval", "timeout"];
-const EXPECT_KEYS: &[&str] = &["status", "json"];
-const ROLLBACK_KEYS: &[&str] = &["workflow", "inputs"];
+pub(crate) const HEALTH_KEYS: &[&str] = &["url", "expect", "interval", "timeout"];
+pub(crate) const EXPECT_KEYS: &[&str] = &["status", "json"];
+pub(crate) const ROLLBACK_KEYS: &[&str] = &["workflow", "inputs"];
 
-/// The whole file. `None`/empty where the value was missing or unreadable (already reported).
-#[derive(Debug, Default)]
+/// Every mapping this module reads, by its name in the JSON Schema, with the keys the reader
+/// accepts: the schema test checks that the two never drift apart.
+#[cfg(test)]
+pub(crate) const OBJECTS: &[(&str, &[&str])] = &[
+    ("Plan", PLAN_KEYS),
+    ("Canary", CANARY_KEYS),
+    ("Environment", ENV_KEYS),
+    ("Service", SERVICE_KEYS),
+    ("Health", HEALTH_KEYS),
+    ("Expect", EXPECT_KEYS),
+    ("Rollback", ROLLBACK_KEYS),
+];
+
+// The doc comments of these types and their fields are the descriptions in the plan's JSON
+// Schema (`orchestrate schema`): they are written for the people who write plans.
+
+/// An orchestrate release plan: which services to deploy, in what order, how to check and roll
+/// them back, and whom to tell. Templates are written `{{ name }}`, never `${{ }}`.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "Plan", deny_unknown_fields)]
 pub struct RawPlan {
+    /// The format version of this file: `1`.
+    #[schemars(required, extend("const" = 1))]
     pub version: Option<Spanned<u64>>,
+    /// The release's name, used in messages and the job summary.
+    #[schemars(required)]
     pub name: Option<Spanned<String>>,
-    /// `sequential | parallel | canary`, checked in validation.
+    /// How much runs at once; `needs` holds under every strategy. `sequential` (default): one
+    /// service at a time; `parallel`: every service whose needs are met, up to `max_parallel`;
+    /// `canary`: the `canary` services first, a health gate and a bake, then the rest in
+    /// parallel. The `deployment_strategy` input overrides it.
+    #[schemars(with = "Option<Strategy>")]
     pub strategy: Option<Spanned<String>>,
+    /// Most runs in flight at once under `parallel` and `canary` (default 4).
+    #[schemars(range(min = 1))]
     pub max_parallel: Option<Spanned<u64>>,
+    /// The services deployed first under `strategy: canary`; required for that strategy.
     pub canary: Option<RawCanary>,
+    /// The environments a release can target, by name; at least one.
+    #[schemars(required, with = "Map<Option<RawEnvironment>>", extend("minProperties" = 1))]
     pub environments: Vec<(Spanned<String>, RawEnvironment)>,
+    /// The deployable services, by name (letters, digits, `-` and `_`); at least one.
+    #[schemars(required, with = "Names<RawService>", extend("minProperties" = 1))]
     pub services: Vec<(Spanned<String>, RawService)>,
+    /// Routing rules: every rule whose `on`, `severity` and `when` match an event sends it to
+    /// the rule's channels.
+    #[schemars(with = "Option<Vec<RawRule>>")]
     pub notifications: Vec<RawRule>,
+    /// How each notification channel is reached. Secrets never go here, only the names of the
+    /// environment variables that hold them.
+    #[schemars(with = "Option<RawChannels>")]
     pub channels: RawChannels,
 }
 
-/// `canary: { services: [...], bake: 5m }`.
-#[derive(Debug)]
+/// `canary: { services: [web], bake: 5m }`.
+#[derive(Debug, JsonSchema)]
+#[schemars(rename = "Canary", deny_unknown_fields)]
 pub struct RawCanary {
+    #[schemars(skip)]
     pub span: Span,
+    /// The canary services: deployed (with what they need) before the rest.
+    #[schemars(required, with = "Vec<Spanned<String>>")]
     pub services: Vec<Spanned<String>>,
+    /// How long the canary must stay healthy before the rest deploys (default `0s`); its health
+    /// check keeps running meanwhile.
     pub bake: Option<Spanned<Duration>>,
 }
 
-/// `environments.<name>: { vars, health_timeout (default 60s), lock (default false) }`.
-#[derive(Debug, Default)]
+/// One environment a release can target. Written with nothing under it, every default applies.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "Environment", deny_unknown_fields)]
 pub struct RawEnvironment {
+    /// Values for `{{ vars.<name> }}` in this environment.
+    #[schemars(with = "Option<Map<Text>>")]
     pub vars: Vec<(Spanned<String>, Text)>,
+    /// How long a health gate may take before it fails (default `60s`); a service's
+    /// `health.timeout` overrides it.
     pub health_timeout: Option<Spanned<Duration>>,
+    /// One release at a time in this environment, across every repository (a lease that
+    /// expires, so a killed job cannot hold it forever). Default `false`.
     pub lock: Option<Spanned<bool>>,
 }
 
-/// `services.<name>`: see the module documentation for every key and default.
-#[derive(Debug, Default)]
+/// One deployable service: the workflow that deploys it, what it needs, how to check it and
+/// how to roll it back.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "Service", deny_unknown_fields)]
 pub struct RawService {
+    /// The repository whose workflow deploys it, as `owner/name`.
+    #[schemars(required, with = "RepoName")]
     pub repo: Option<Spanned<String>>,
+    /// The workflow's file name (`deploy.yml`, not a path) or its numeric id.
+    #[schemars(required, with = "WorkflowName")]
     pub workflow: Option<Spanned<String>>,
+    /// The branch or tag to dispatch on (default `main`; `workflow_dispatch` only).
+    #[schemars(rename = "ref")]
     pub git_ref: Option<Spanned<String>>,
-    /// `workflow_dispatch` (default) or `repository_dispatch`.
+    /// How the run is started: `workflow_dispatch` (default) or `repository_dispatch` (then
+    /// `event_type` is required).
+    #[schemars(with = "Option<TriggerKind>")]
     pub trigger: Option<Spanned<String>>,
-    /// Required with `repository_dispatch`, 1 to 100 characters.
+    /// The `repository_dispatch` event type the target workflow listens for (1 to 100
+    /// characters).
+    #[schemars(with = "Option<EventType>")]
     pub event_type: Option<Spanned<String>>,
+    /// Workflow inputs (or `client_payload` properties) as templates, e.g.
+    /// `{ version: "{{ version }}" }`; numbers and booleans are sent as written. GitHub takes
+    /// at most 25 inputs (10 payload properties), the correlation id included.
+    #[schemars(with = "Option<Map<Text>>")]
     pub inputs: Vec<(Spanned<String>, Text)>,
+    #[schemars(skip)]
     pub inputs_span: Option<Span>,
+    /// Services that must be deployed and healthy first: a hard edge under every strategy.
+    #[schemars(with = "Option<Vec<Spanned<String>>>")]
     pub needs: Vec<Spanned<String>>,
-    /// Service name and the semver range it must satisfy, as written.
+    /// Semver ranges other services must satisfy, e.g. `{ backend: ">=1.2, <2" }`; checked
+    /// before anything is dispatched, for every intermediate state of the order.
+    #[schemars(with = "Option<Map<Spanned<String>>>")]
     pub requires: Vec<(Spanned<String>, Spanned<String>)>,
+    /// A store release: halted on failure, never rolled back. Default `false`.
     pub irreversible: Option<Spanned<bool>>,
+    /// The health gate: the service counts as deployed only when it passes.
     pub health: Option<RawHealth>,
+    /// How to roll it back; without it the deploy workflow is re-run with the previous version.
     pub rollback: Option<RawRollback>,
+    /// Artifacts of its run to download after success; their JSON fields become
+    /// `{{ artifacts.<service>.<artifact>.<field> }}`.
+    #[schemars(with = "Option<Vec<Spanned<String>>>")]
     pub artifacts: Vec<Spanned<String>>,
+    /// Always send the `orchestrate_id` correlation input (the target workflow declares it).
+    /// Default `false`.
     pub correlate: Option<Spanned<bool>>,
+    /// Limit for this service's run (default: the release's `timeout`).
     pub timeout: Option<Spanned<Duration>>,
 }
 
-/// `health: { url, expect: { status (default 200), json: { dotted.path: template } },
-/// interval (default 5s), timeout (default: the environment's health_timeout) }`.
-#[derive(Debug)]
+/// The health gate: GET `url` every `interval` until the answer matches `expect` or `timeout`
+/// passes.
+#[derive(Debug, JsonSchema)]
+#[schemars(rename = "Health", deny_unknown_fields)]
 pub struct RawHealth {
+    #[schemars(skip)]
     pub span: Span,
+    /// The URL to GET, as a template, e.g. `"{{ vars.api }}/health"`.
+    #[schemars(required)]
     pub url: Option<Text>,
-    pub status: Option<Spanned<u64>>,
-    pub json: Vec<(Spanned<String>, Text)>,
+    /// What a passing answer looks like (default: status 200).
+    pub expect: Option<RawExpect>,
+    /// Time between checks (default `5s`; more than 0s).
     pub interval: Option<Spanned<Duration>>,
+    /// How long the gate may take (default: the environment's `health_timeout`).
     pub timeout: Option<Spanned<Duration>>,
 }
 
-/// `rollback: { workflow (default: the deploy workflow), inputs }`.
-#[derive(Debug)]
+/// What a passing health answer looks like.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "Expect", deny_unknown_fields)]
+pub struct RawExpect {
+    /// The HTTP status (default 200).
+    #[schemars(range(min = 100, max = 599))]
+    pub status: Option<Spanned<u64>>,
+    /// JSON fields the body must hold, by dotted path, as templates, e.g.
+    /// `{ version: "{{ version }}" }`: the new version actually serving.
+    #[schemars(with = "Option<Map<Text>>")]
+    pub json: Vec<(Spanned<String>, Text)>,
+}
+
+/// How a service is rolled back.
+#[derive(Debug, JsonSchema)]
+#[schemars(rename = "Rollback", deny_unknown_fields)]
 pub struct RawRollback {
+    #[schemars(skip)]
     pub span: Span,
+    /// The rollback workflow's file name or id (default: the deploy workflow, with
+    /// `{{ previous_version }}`).
+    #[schemars(with = "Option<WorkflowName>")]
     pub workflow: Option<Spanned<String>>,
+    /// Its inputs, as templates.
+    #[schemars(with = "Option<Map<Text>>")]
     pub inputs: Vec<(Spanned<String>, Text)>,
 }
 
@@ -300,8 +412,7 @@ fn read_health(ctx: &mut Ctx<'_>, node: &Node, span: Span, owner: &str) -> Optio
         url: f
             .required(ctx, "url", "\"{{ vars.api }}/health\"")
             .and_then(|n| ctx.text(n, "`health.url`")),
-        status: None,
-        json: Vec::new(),
+        expect: None,
         interval: f
             .get("interval")
             .and_then(|n| ctx.duration(n, "`health.interval`")),
@@ -312,10 +423,13 @@ fn read_health(ctx: &mut Ctx<'_>, node: &Node, span: Span, owner: &str) -> Optio
     if let (Some(expect), Some(expect_span)) = (f.get("expect"), f.key_span("expect"))
         && let Some(e) = ctx.fields(expect, "`health.expect`", expect_span, EXPECT_KEYS)
     {
-        health.status = e.get("status").and_then(|n| ctx.uint(n, "`expect.status`"));
-        if let Some(json) = e.get("json") {
-            health.json = ctx.text_map(json, "`expect.json`");
-        }
+        health.expect = Some(RawExpect {
+            status: e.get("status").and_then(|n| ctx.uint(n, "`expect.status`")),
+            json: e
+                .get("json")
+                .map(|json| ctx.text_map(json, "`expect.json`"))
+                .unwrap_or_default(),
+        });
     }
     Some(health)
 }

@@ -21,31 +21,77 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
+
+use super::Strategy;
 use super::decode::{Ctx, Spanned};
 use super::diag::Span;
+use super::schema::{EmailAddress, EnvName, OneOrList, OneOrMore, RepoName};
 use super::yaml::{Kind, Node};
+use crate::notify::rule::{Channel, Event, Severity};
 
-const RULE_KEYS: &[&str] = &["on", "severity", "when", "to"];
-const WHEN_KEYS: &[&str] = &["environment", "service", "strategy"];
-const CHANNEL_KEYS: &[&str] = &["slack", "webhook", "email", "github_issue"];
-const SLACK_KEYS: &[&str] = &["webhook_url_env"];
-const WEBHOOK_KEYS: &[&str] = &["url_env", "secret_env", "timeout"];
-const EMAIL_KEYS: &[&str] = &["to", "from"];
-const ISSUE_KEYS: &[&str] = &["repo", "labels", "close_on_success"];
+pub(crate) const RULE_KEYS: &[&str] = &["on", "severity", "when", "to"];
+pub(crate) const WHEN_KEYS: &[&str] = &["environment", "service", "strategy"];
+pub(crate) const CHANNEL_KEYS: &[&str] = &["slack", "webhook", "email", "github_issue"];
+pub(crate) const SLACK_KEYS: &[&str] = &["webhook_url_env"];
+pub(crate) const WEBHOOK_KEYS: &[&str] = &["url_env", "secret_env", "timeout"];
+pub(crate) const EMAIL_KEYS: &[&str] = &["to", "from"];
+pub(crate) const ISSUE_KEYS: &[&str] = &["repo", "labels", "close_on_success"];
 
-/// One entry of `notifications:`.
-#[derive(Debug, Default)]
+/// Every mapping this module reads, by its name in the JSON Schema, with its keys (see
+/// `raw::OBJECTS`).
+#[cfg(test)]
+pub(crate) const OBJECTS: &[(&str, &[&str])] = &[
+    ("Rule", RULE_KEYS),
+    ("When", WHEN_KEYS),
+    ("Channels", CHANNEL_KEYS),
+    ("Slack", SLACK_KEYS),
+    ("Webhook", WEBHOOK_KEYS),
+    ("Email", EMAIL_KEYS),
+    ("GithubIssue", ISSUE_KEYS),
+];
+
+/// A notification rule: the events it matches and the channels it sends them to.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "Rule", deny_unknown_fields)]
 pub struct RawRule {
+    #[schemars(skip)]
     pub span: Span,
+    /// The events this rule matches: one or a list.
+    #[schemars(required, with = "OneOrMore<Event>")]
     pub on: Vec<Spanned<String>>,
+    /// The lowest severity matched (`info` < `warning` < `error` < `critical`); every severity
+    /// when absent.
+    #[schemars(with = "Option<Severity>")]
     pub severity: Option<Spanned<String>>,
-    pub environments: Vec<Spanned<String>>,
-    pub services: Vec<Spanned<String>>,
-    pub strategies: Vec<Spanned<String>>,
+    /// Conditions on the release; an absent condition matches anything.
+    #[schemars(with = "Option<RawWhen>")]
+    pub when: RawWhen,
+    /// The channels to send to: one or a list.
+    #[schemars(required, with = "OneOrMore<Channel>")]
     pub to: Vec<Spanned<String>>,
 }
 
-#[derive(Debug, Default)]
+/// Conditions a rule puts on the release: each is a name or a list of names, any of which
+/// matches.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "When", deny_unknown_fields)]
+pub struct RawWhen {
+    /// Environments the release targets.
+    #[schemars(with = "Option<OneOrList<Spanned<String>>>")]
+    pub environment: Vec<Spanned<String>>,
+    /// Services: an event about one of them, or a release-wide event of a release deploying one.
+    #[schemars(with = "Option<OneOrList<Spanned<String>>>")]
+    pub service: Vec<Spanned<String>>,
+    /// The release's strategy.
+    #[schemars(with = "Option<OneOrList<Strategy>>")]
+    pub strategy: Vec<Spanned<String>>,
+}
+
+/// How each channel is reached. `slack` and `webhook` work without an entry (the defaults
+/// apply); `email` and `github_issue` need theirs.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "Channels", deny_unknown_fields)]
 pub struct RawChannels {
     pub slack: Option<RawSlack>,
     pub webhook: Option<RawWebhook>,
@@ -53,28 +99,52 @@ pub struct RawChannels {
     pub github_issue: Option<RawIssue>,
 }
 
-#[derive(Debug, Default)]
+/// A Slack incoming webhook.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "Slack", deny_unknown_fields)]
 pub struct RawSlack {
+    /// The environment variable holding the webhook URL (default `SLACK_WEBHOOK_URL`).
+    #[schemars(with = "Option<EnvName>")]
     pub webhook_url_env: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Default)]
+/// A generic JSON webhook, signed with HMAC-SHA256 when a secret is set.
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "Webhook", deny_unknown_fields)]
 pub struct RawWebhook {
+    /// The environment variable holding the URL (default `ORCHESTRATE_WEBHOOK_URL`).
+    #[schemars(with = "Option<EnvName>")]
     pub url_env: Option<Spanned<String>>,
+    /// The environment variable holding the HMAC secret (default
+    /// `ORCHESTRATE_WEBHOOK_SECRET`).
+    #[schemars(with = "Option<EnvName>")]
     pub secret_env: Option<Spanned<String>>,
+    /// How long one delivery may take (default `10s`).
     pub timeout: Option<Spanned<Duration>>,
 }
 
-#[derive(Debug, Default)]
+/// Email over SMTP (the server comes from the `SMTP_*` environment variables).
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "Email", deny_unknown_fields)]
 pub struct RawEmail {
+    /// Recipients: one address or a list.
+    #[schemars(required, with = "OneOrList<EmailAddress>")]
     pub to: Vec<Spanned<String>>,
+    /// The sender (default: `SMTP_FROM`).
+    #[schemars(with = "Option<EmailAddress>")]
     pub from: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Default)]
+/// A GitHub issue per failure (a repeat failure comments on the open one).
+#[derive(Debug, Default, JsonSchema)]
+#[schemars(rename = "GithubIssue", deny_unknown_fields)]
 pub struct RawIssue {
+    /// The repository to open issues in, as `owner/name`.
+    #[schemars(required, with = "RepoName")]
     pub repo: Option<Spanned<String>>,
+    /// Labels for the issue (`orchestration` is always added).
     pub labels: Option<Vec<Spanned<String>>>,
+    /// Comment and close the open issue when a release succeeds (default `true`).
     pub close_on_success: Option<Spanned<bool>>,
 }
 
@@ -118,9 +188,11 @@ fn read_rule(ctx: &mut Ctx<'_>, node: &Node, number: usize) -> Option<RawRule> {
                 .and_then(|n| ctx.string_or_list(n, &format!("`when.{key}`")))
                 .unwrap_or_default()
         };
-        rule.environments = list("environment");
-        rule.services = list("service");
-        rule.strategies = list("strategy");
+        rule.when = RawWhen {
+            environment: list("environment"),
+            service: list("service"),
+            strategy: list("strategy"),
+        };
     }
     Some(rule)
 }

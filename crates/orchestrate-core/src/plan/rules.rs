@@ -13,8 +13,8 @@ use crate::notify::rule::{
     SlackConfig, WebhookConfig,
 };
 
-const SEVERITIES: &[&str] = &["info", "warning", "error", "critical"];
-const CHANNELS: &[&str] = &["slack", "webhook", "email", "github_issue"];
+pub(crate) const SEVERITIES: &[&str] = &["info", "warning", "error", "critical"];
+pub(crate) const CHANNELS: &[&str] = &["slack", "webhook", "email", "github_issue"];
 const DEFAULT_SLACK_ENV: &str = "SLACK_WEBHOOK_URL";
 const DEFAULT_WEBHOOK_URL_ENV: &str = "ORCHESTRATE_WEBHOOK_URL";
 const DEFAULT_WEBHOOK_SECRET_ENV: &str = "ORCHESTRATE_WEBHOOK_SECRET";
@@ -37,7 +37,7 @@ pub(crate) fn validate(
             .filter_map(|e| event(ctx, e))
             .collect::<Vec<_>>();
         let severity = raw_rule.severity.as_ref().and_then(|s| severity(ctx, s));
-        for env in &raw_rule.environments {
+        for env in &raw_rule.when.environment {
             if !envs.contains(&env.value.as_str()) {
                 let diag = ctx.error(
                     env.span,
@@ -49,13 +49,14 @@ pub(crate) fn validate(
                 diag.hint = suggestion(&env.value, envs, "environments are");
             }
         }
-        for svc in &raw_rule.services {
+        for svc in &raw_rule.when.service {
             if !services.contains(&svc.value) {
                 unknown_service(ctx, svc, &service_names, "`when.service` names");
             }
         }
         let strategies = raw_rule
-            .strategies
+            .when
+            .strategy
             .iter()
             .filter_map(|s| parse_strategy(ctx, s, "`when.strategy`"))
             .collect();
@@ -70,11 +71,17 @@ pub(crate) fn validate(
             severity,
             when: Conditions {
                 environments: raw_rule
-                    .environments
+                    .when
+                    .environment
                     .iter()
                     .map(|e| e.value.clone())
                     .collect(),
-                services: raw_rule.services.iter().map(|s| s.value.clone()).collect(),
+                services: raw_rule
+                    .when
+                    .service
+                    .iter()
+                    .map(|s| s.value.clone())
+                    .collect(),
                 strategies,
             },
             to,

@@ -16,7 +16,7 @@ use super::{Health, Rollback, Service, Trigger};
 const MAX_WORKFLOW_INPUTS: usize = 25;
 /// GitHub's limit on top-level `client_payload` properties of a `repository_dispatch`.
 const MAX_PAYLOAD_PROPERTIES: usize = 10;
-const TRIGGERS: &[&str] = &["workflow_dispatch", "repository_dispatch"];
+pub(crate) const TRIGGERS: &[&str] = &["workflow_dispatch", "repository_dispatch"];
 const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 
 pub(crate) fn service(
@@ -67,7 +67,8 @@ pub(crate) fn service(
         let url = h.url.as_ref().and_then(|u| {
             variables::check(ctx, scope, &owner, u, &format!("`health.url` of {what}"))
         });
-        let expect_status = match &h.status {
+        let expect = h.expect.as_ref();
+        let expect_status = match expect.and_then(|e| e.status.as_ref()) {
             Some(s) if !(100..=599).contains(&s.value) => {
                 let diag = ctx.error(s.span, format!("`{}` is not an HTTP status", s.value));
                 diag.hint = Some("use a status between 100 and 599, e.g. 200".to_owned());
@@ -76,7 +77,8 @@ pub(crate) fn service(
             Some(s) => u16::try_from(s.value).unwrap_or(200),
             None => 200,
         };
-        let expect_json = templates(ctx, scope, &owner, &h.json, &what, "`expect.json` field");
+        let json = expect.map_or(&[][..], |e| e.json.as_slice());
+        let expect_json = templates(ctx, scope, &owner, json, &what, "`expect.json` field");
         let interval = h
             .interval
             .as_ref()

@@ -14,7 +14,7 @@ use super::service;
 use super::variables::{Owner, Scope, Stage};
 use super::{Canary, Environment, Plan, Repo, Strategy};
 
-const STRATEGIES: &[&str] = &["sequential", "parallel", "canary"];
+pub(crate) const STRATEGIES: &[&str] = &["sequential", "parallel", "canary"];
 const DEFAULT_MAX_PARALLEL: usize = 4;
 const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 

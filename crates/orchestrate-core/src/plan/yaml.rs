@@ -77,6 +77,66 @@ pub(crate) fn parse_bool(text: &str) -> Option<bool> {
     }
 }
 
+/// The tree as JSON data, with plain scalars resolved by YAML 1.2's core schema (what editors
+/// and `jsonschema` see): null, booleans, integers and finite floats; everything else, and
+/// every quoted scalar, is a string. Of duplicate keys the last wins, as in JSON.
+pub(crate) fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match &node.kind {
+        Kind::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| {
+                    let key = k
+                        .as_scalar()
+                        .map_or_else(|| to_json(k).to_string(), |s| s.text.clone());
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Kind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        Kind::Scalar(s) if !s.plain => Value::String(s.text.clone()),
+        Kind::Scalar(_) if node.is_null() => Value::Null,
+        Kind::Scalar(s) => core_scalar(&s.text),
+    }
+}
+
+fn core_scalar(text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    if let Some(b) = parse_bool(text) {
+        return Value::Bool(b);
+    }
+    let digits = |t: &str, radix: u32| !t.is_empty() && t.chars().all(|c| c.is_digit(radix));
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits(unsigned, 10) {
+        if let Ok(n) = text.parse::<i64>() {
+            return n.into();
+        }
+        if let Ok(n) = text.trim_start_matches('+').parse::<u64>() {
+            return n.into();
+        }
+    }
+    for (prefix, radix) in [("0x", 16), ("0o", 8)] {
+        if let Some(rest) = text.strip_prefix(prefix)
+            && digits(rest, radix)
+            && let Ok(n) = u64::from_str_radix(rest, radix)
+        {
+            return n.into();
+        }
+    }
+    let float_chars = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || ".eE+-".contains(c));
+    if float_chars
+        && unsigned.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && let Ok(f) = text.parse::<f64>()
+        && let Some(n) = serde_json::Number::from_f64(f)
+    {
+        return Value::Number(n);
+    }
+    Value::String(text.to_owned())
+}
+
 /// Parses one YAML document into a located tree. `Ok(None)` for an empty document.
 pub(crate) fn parse(file: &str, text: &str) -> Result<Option<Node>, Box<Diagnostic>> {
     let mut builder = Builder::default();
@@ -365,6 +425,16 @@ mod tests {
                 ("ref".to_owned(), "dev".to_owned()),
                 ("repo".to_owned(), "a/b".to_owned())
             ]
+        );
+    }
+
+    #[test]
+    fn json_data_follows_the_yaml_1_2_core_schema() {
+        let text = "a: [~, null, '', true, False, yes, on, 12, -3, +4, 0x1F, 0o17, 1.5, .5, 1e3, .inf, 1.2.0, '7', \"true\", 08]\n";
+        let root = parse("f", text).expect("parses").expect("root");
+        assert_eq!(
+            to_json(&root),
+            serde_json::json!({"a": [null, null, "", true, false, "yes", "on", 12, -3, 4, 31, 15, 1.5, 0.5, 1000.0, ".inf", "1.2.0", "7", "true", 8]})
         );
     }
 

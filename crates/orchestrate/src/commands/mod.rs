@@ -7,6 +7,7 @@ pub mod emulator;
 pub mod plan;
 pub mod rehearse;
 pub mod run;
+pub mod schema;
 pub mod status;
 pub mod validate;
 
@@ -68,5 +69,6 @@ pub fn run(command: Command, env: &Env, io: &mut Io) -> Result<(), Failure> {
         Command::Rehearse(args) => rehearse::run(&args, env, io),
         Command::Status(args) => status::run(&args, env, io),
         Command::Emulator(args) => emulator::run(&args, env, io),
+        Command::Schema => schema::run(io),
     }
 }

@@ -261,3 +261,21 @@ fn in_actions_cli_commands_mask_on_stderr_and_keep_stdout_pure() {
         "{outside:?}"
     );
 }
+
+#[test]
+fn schema_prints_the_committed_json_schema() {
+    let out = run(&["schema"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let committed = fs::read_to_string(repo_root().join("schema/orchestrate.schema.json"))
+        .expect("schema/orchestrate.schema.json is committed");
+    assert_eq!(out.stdout, committed);
+    let schema: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert_eq!(
+        schema["properties"]["strategy"]["anyOf"][0]["$ref"],
+        "#/$defs/Strategy"
+    );
+}
