@@ -38,6 +38,21 @@ pub fn judge(expect: &Expectation, status: u16, body: &str) -> Result<(), String
     Ok(())
 }
 
+/// The value at each of `paths` in a JSON `body`, as [`judge`] compares it; `None` where the
+/// body is not JSON or has no such field. Shows what a service actually serves.
+pub fn seen(body: &str, paths: &[&str]) -> Vec<Option<String>> {
+    let value = serde_json::from_str::<serde_json::Value>(body).ok();
+    paths
+        .iter()
+        .map(|path| {
+            value
+                .as_ref()
+                .and_then(|v| lookup(v, path))
+                .map(scalar_text)
+        })
+        .collect()
+}
+
 fn lookup<'a>(value: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
     path.split('.').try_fold(value, |v, key| match v {
         serde_json::Value::Object(map) => map.get(key),
@@ -66,6 +81,21 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn seen_values_are_what_judge_compares() {
+        let body = r#"{"version":"1.2.0","build":{"n":7},"tags":["a"]}"#;
+        assert_eq!(
+            seen(body, &["version", "build.n", "tags.0", "missing"]),
+            [
+                Some("1.2.0".to_owned()),
+                Some("7".to_owned()),
+                Some("a".to_owned()),
+                None
+            ]
+        );
+        assert_eq!(seen("<html>", &["version"]), [None]);
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Print the plan's JSON Schema (draft 2020-12), for editors and validators.
     Schema,
+    /// Run the plan's health checks now, against what the registry says is deployed.
+    Health(HealthArgs),
 }
 
 /// What every release-shaped command takes: a plan, an environment and versions.
@@ -62,6 +64,25 @@ pub struct ReleaseArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub release: ReleaseArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Also check every service's health now (reads the registry: needs a token).
+    #[arg(long)]
+    pub health: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The release plan.
+    #[arg(default_value = DEFAULT_PLAN)]
+    pub plan: PathBuf,
+    /// The environment to check.
+    #[arg(long = "env", short = 'e', value_name = "ENV")]
+    pub env: String,
+    /// Only these services (repeat the flag or separate with commas).
+    #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
+    pub service: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -11,6 +11,9 @@ pub enum Failure {
     /// The release ran and failed, rolled back or not (exit 1).
     #[error("the release failed: {0}")]
     DeploymentFailed(String),
+    /// A health check failed (`orchestrate health`, exit 1).
+    #[error("not healthy: {0}")]
+    Unhealthy(String),
     /// GitHub refused: auth, permissions, not found (exit 3).
     #[error("github refused the request: {0}")]
     GitHubRefused(String),

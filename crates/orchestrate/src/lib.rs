@@ -2,6 +2,7 @@
 //! the release preview, the runner I/O (`gha`) and the commands. `main.rs` only wires them;
 //! keeping them in a library lets later work (driver, notifications) use the same types.
 
+pub mod checkup;
 pub mod cli;
 pub mod commands;
 pub mod engine;

@@ -65,7 +65,9 @@ fn report(outcome: Result<(), Failure>, io: &mut Io) -> u8 {
                 problems.summary_line()
             ),
         ),
-        Failure::DeploymentFailed(_) => (exit::DEPLOYMENT_FAILED, format!("error: {failure}\n")),
+        Failure::DeploymentFailed(_) | Failure::Unhealthy(_) => {
+            (exit::DEPLOYMENT_FAILED, format!("error: {failure}\n"))
+        }
         Failure::GitHubRefused(_) => (exit::GITHUB_REFUSED, format!("error: {failure}\n")),
         Failure::TimedOut(_) => (exit::TIMED_OUT, format!("error: {failure}\n")),
         Failure::Internal(err) => (exit::INTERNAL, format!("error: {err:#}\n")),

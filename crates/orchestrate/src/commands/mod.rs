@@ -4,6 +4,7 @@
 pub mod action;
 pub mod dry_run;
 pub mod emulator;
+pub mod health;
 pub mod plan;
 pub mod rehearse;
 pub mod run;
@@ -63,12 +64,13 @@ impl Io {
 pub fn run(command: Command, env: &Env, io: &mut Io) -> Result<(), Failure> {
     match command {
         Command::Validate { plan } => validate::run(&plan, io),
-        Command::Plan(args) => plan::run(&args, io),
+        Command::Plan(args) => plan::run(&args, env, io),
         Command::Action => action::run(env, io),
         Command::Run(args) => run::run(&args, env, io),
         Command::Rehearse(args) => rehearse::run(&args, env, io),
         Command::Status(args) => status::run(&args, env, io),
         Command::Emulator(args) => emulator::run(&args, env, io),
         Command::Schema => schema::run(io),
+        Command::Health(args) => health::run(&args, env, io),
     }
 }

@@ -4,12 +4,14 @@
 use anyhow::Context as _;
 
 use super::Io;
+use crate::checkup;
 use crate::cli::{Format, PlanArgs};
+use crate::env::Env;
 use crate::error::Failure;
 use crate::preview::{self, Preview};
 use crate::settings::{Purpose, RawSettings, Settings, planfile};
 
-pub fn run(args: &PlanArgs, io: &mut Io) -> Result<(), Failure> {
+pub fn run(args: &PlanArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
     let path = &args.release.plan;
     let file = planfile::read(path, &path.display().to_string())?;
     let raw = RawSettings::from_release_args(&args.release);
@@ -20,10 +22,36 @@ pub fn run(args: &PlanArgs, io: &mut Io) -> Result<(), Failure> {
             .context("writing to stderr")?;
     }
     let preview = Preview::build(&settings).context("building the preview")?;
+    // A preview is never a gate: unhealthy services are shown, the exit code stays 0.
+    let health = if args.health {
+        Some(super::health::check(
+            env,
+            io,
+            &settings.plan,
+            &settings.environment,
+            &[],
+        )?)
+    } else {
+        None
+    };
     let text = match args.format {
-        Format::Text => preview::text::render(&preview),
+        Format::Text => {
+            let mut text = preview::text::render(&preview);
+            if let Some(health) = &health {
+                text.push_str("\nCurrent health\n\n");
+                text.push_str(&checkup::render_text(health));
+            }
+            text
+        }
         Format::Json => {
-            serde_json::to_string_pretty(&preview).context("serializing the preview")?
+            let mut value = serde_json::to_value(&preview).context("serializing the preview")?;
+            if let (Some(health), Some(map)) = (&health, value.as_object_mut()) {
+                map.insert(
+                    "health".into(),
+                    serde_json::to_value(health).context("serializing the health")?,
+                );
+            }
+            serde_json::to_string_pretty(&value).context("serializing the preview")?
         }
     };
     io.print(&text).context("writing to stdout")?;

@@ -2,8 +2,11 @@
 //! plan, and the last release sets recorded in the orchestrating repository.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use anyhow::Context as _;
+use orchestrate_core::plan::{Plan, Repo};
+use orchestrate_github::GitHub;
 use serde_json::json;
 
 use super::Io;
@@ -18,34 +21,10 @@ pub fn run(args: &StatusArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
     let label = args.plan.display().to_string();
     let file = planfile::read(&args.plan, &label)?;
     let plan = file.loaded.plan;
-    if !plan.environments.contains_key(&args.env) {
-        let mut problems = Problems::new();
-        let known: Vec<&str> = plan.environments.keys().map(String::as_str).collect();
-        problems.input(
-            "--env",
-            format!("plan `{}` has no environment `{}`", plan.name, args.env),
-            format!("environments in the plan: {}", known.join(", ")),
-        );
-        return Err(problems.into());
-    }
-    let gh = env.github();
-    let auth = env.fallback_token().map(|t| Auth::Token(Secret::new(t)));
-    let masks = session::MaskSink {
-        masker: io.masker.clone(),
-        announce: env.in_github_actions(),
-    };
-    let github = session::client(&gh.api_url, auth.as_ref(), masks)?;
-    let orchestrator = gh
-        .repository
-        .as_deref()
-        .and_then(|r| r.split_once('/'))
-        .map(|(o, n)| orchestrate_core::plan::Repo {
-            owner: o.to_owned(),
-            name: n.to_owned(),
-        })
-        .or_else(|| plan.services.first().map(|s| s.repo.clone()));
+    check_environment(&plan, &args.env)?;
+    let github = registry_client(env, io)?;
+    let orchestrator = orchestrator_repo(env, &plan);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let github: std::sync::Arc<dyn orchestrate_github::GitHub> = github;
     let (deployed, sets) = runtime
         .block_on(async {
             let deployed = registry::lookup(&github, &plan, &args.env).await?;
@@ -55,13 +34,7 @@ pub fn run(args: &StatusArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
             };
             Ok::<_, orchestrate_github::Error>((deployed, sets))
         })
-        .map_err(|e| {
-            if e.is_refusal() {
-                Failure::GitHubRefused(e.to_string())
-            } else {
-                Failure::Internal(anyhow::anyhow!(e.to_string()))
-            }
-        })?;
+        .map_err(github_failure)?;
     let text = match args.format {
         Format::Json => json!({
             "environment": args.env,
@@ -112,4 +85,55 @@ pub fn run(args: &StatusArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
     };
     io.print(&text).context("writing to stdout")?;
     Ok(())
+}
+
+/// Where the release sets are recorded: `GITHUB_REPOSITORY`, else (outside Actions) the first
+/// service's repository, as a release records them.
+pub(super) fn orchestrator_repo(env: &Env, plan: &Plan) -> Option<Repo> {
+    env.github()
+        .repository
+        .as_deref()
+        .and_then(|r| r.split_once('/'))
+        .map(|(o, n)| Repo {
+            owner: o.to_owned(),
+            name: n.to_owned(),
+        })
+        .or_else(|| plan.services.first().map(|s| s.repo.clone()))
+}
+
+/// Bad input (exit 2) unless `environment` is one of the plan's.
+pub(super) fn check_environment(plan: &Plan, environment: &str) -> Result<(), Failure> {
+    if plan.environments.contains_key(environment) {
+        return Ok(());
+    }
+    let mut problems = Problems::new();
+    let known: Vec<&str> = plan.environments.keys().map(String::as_str).collect();
+    problems.input(
+        "--env",
+        format!("plan `{}` has no environment `{environment}`", plan.name),
+        format!("environments in the plan: {}", known.join(", ")),
+    );
+    Err(problems.into())
+}
+
+/// A client for reading the registry, with the token from the environment (`ORCHESTRATE_TOKEN`,
+/// else `GITHUB_TOKEN`), masked like a release's.
+pub(super) fn registry_client(env: &Env, io: &Io) -> Result<Arc<dyn GitHub>, Failure> {
+    let gh = env.github();
+    let auth = env.fallback_token().map(|t| Auth::Token(Secret::new(t)));
+    let masks = session::MaskSink {
+        masker: io.masker.clone(),
+        announce: env.in_github_actions(),
+    };
+    let client: Arc<dyn GitHub> = session::client(&gh.api_url, auth.as_ref(), masks)?;
+    Ok(client)
+}
+
+/// A GitHub error as the exit code it means: 3 when GitHub refused, else 5.
+pub(super) fn github_failure(e: orchestrate_github::Error) -> Failure {
+    if e.is_refusal() {
+        Failure::GitHubRefused(e.to_string())
+    } else {
+        Failure::Internal(anyhow::anyhow!(e.to_string()))
+    }
 }

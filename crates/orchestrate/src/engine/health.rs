@@ -132,19 +132,56 @@ impl Gate {
     }
 
     async fn check_once(&self, http: &reqwest::Client, pace: &Pace) -> Result<(), String> {
-        // One answer may take at most an interval (real time at least a second).
-        let limit = pace.to_real(self.interval).max(Duration::from_secs(1));
-        let response = tokio::time::timeout(limit, http.get(&self.url).send())
-            .await
-            .map_err(|_| "no answer in time".to_owned())?
-            .map_err(|e| format!("request failed: {}", without_url(&e)))?;
-        let status = response.status().as_u16();
-        let body = tokio::time::timeout(limit, response.text())
-            .await
-            .map_err(|_| "body not received in time".to_owned())?
-            .unwrap_or_default();
-        judge(&self.expect, status, &body)
+        self.probe(http, pace).await.verdict
     }
+
+    /// One check, as each attempt of [`Gate::run`] makes it: one GET, whose answer may take at
+    /// most an interval (real time at least a second), judged against the expectation.
+    pub async fn probe(&self, http: &reqwest::Client, pace: &Pace) -> Probe {
+        let limit = pace.to_real(self.interval).max(Duration::from_secs(1));
+        let started = tokio::time::Instant::now();
+        let paths: Vec<&str> = self.expect.json.keys().map(String::as_str).collect();
+        let answer = async {
+            let response = tokio::time::timeout(limit, http.get(&self.url).send())
+                .await
+                .map_err(|_| "no answer in time".to_owned())?
+                .map_err(|e| format!("request failed: {}", without_url(&e)))?;
+            let status = response.status().as_u16();
+            let body = tokio::time::timeout(limit, response.text())
+                .await
+                .map_err(|_| (status, "body not received in time".to_owned()));
+            Ok::<_, String>((status, body))
+        }
+        .await;
+        let (status, verdict, seen) = match answer {
+            Err(reason) => (None, Err(reason), vec![None; paths.len()]),
+            Ok((status, Err((_, reason)))) => (Some(status), Err(reason), vec![None; paths.len()]),
+            Ok((status, Ok(body))) => {
+                let body = body.unwrap_or_default();
+                let seen = orchestrate_core::health::seen(&body, &paths);
+                (Some(status), judge(&self.expect, status, &body), seen)
+            }
+        };
+        Probe {
+            status,
+            seen: paths.iter().map(|p| (*p).to_owned()).zip(seen).collect(),
+            latency: started.elapsed(),
+            verdict,
+        }
+    }
+}
+
+/// One answer to one health check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// The HTTP status; `None` when no answer came.
+    pub status: Option<u16>,
+    /// The value the body holds at each expected JSON path (`None`: not there, or not JSON).
+    pub seen: BTreeMap<String, Option<String>>,
+    /// Real time from the request to the whole answer (or to giving up).
+    pub latency: Duration,
+    /// Passed, or why not, in words fit for a summary.
+    pub verdict: Result<(), String>,
 }
 
 fn round_secs(d: Duration) -> Duration {

@@ -20,6 +20,10 @@ pub struct Deployed {
     pub current: Option<String>,
     /// The version deployed before that.
     pub previous: Option<String>,
+    /// What the current deployment's payload recorded: the run that deployed it and the
+    /// release (release-set deployment id) it was part of.
+    pub run: Option<(u64, String)>,
+    pub release_id: Option<String>,
 }
 
 /// The GitHub environment a service's deployments are recorded in.
@@ -60,11 +64,23 @@ pub async fn lookup(
             continue;
         };
         let history = history?;
+        let payload = history.current.as_ref().map(|d| &d.payload);
+        let field = |key: &str| payload.and_then(|p| p.get(key));
+        let run = field("run_id")
+            .and_then(serde_json::Value::as_u64)
+            .zip(field("run_url").and_then(|u| u.as_str()).map(str::to_owned));
+        let release_id = field("deployment_id").and_then(|v| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
         out.insert(
             name,
             Deployed {
                 current: history.current.and_then(|d| d.version),
                 previous: history.previous.and_then(|d| d.version),
+                run,
+                release_id,
             },
         );
     }

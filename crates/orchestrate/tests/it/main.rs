@@ -9,6 +9,7 @@ mod engine_edges;
 mod engine_followups;
 mod engine_github;
 mod fifty;
+mod health_cmd;
 mod lock;
 mod notify_e2e;
 mod progress;
