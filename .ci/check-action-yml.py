@@ -41,6 +41,7 @@ EXPECTED_OUTPUTS = {
     "runs",
     "failed_services",
     "rolled_back_services",
+    "manifest_artifact_id",
     "report",
 }
 # https://docs.github.com/en/actions/reference/metadata-syntax -> branding.color

@@ -2,6 +2,7 @@
 //! messages. Nothing here performs I/O, reads the environment or the clock: time and outside
 //! facts come in as data, so every behaviour is tested without a network.
 
+pub mod artifact;
 pub mod dag;
 pub mod health;
 pub mod notify;

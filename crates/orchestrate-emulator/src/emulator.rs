@@ -306,6 +306,30 @@ impl RunningEmulator {
         self.runtime.mint_runtime_token(&canonical, run_id)
     }
 
+    /// Starts a run of `workflow` (file name) in `repo` on its default branch, as a
+    /// `workflow_dispatch` by `actor` with no inputs; `None` when the repository or workflow
+    /// does not exist. For a run that plays a job's own workflow run (with
+    /// [`RunningEmulator::runtime_token`]).
+    pub fn start_run(&self, repo: &str, workflow: &str, actor: &str) -> Option<u64> {
+        let now = self.state.clock.now();
+        let mut world = lock(&self.state.world);
+        let state = world.repo(repo)?;
+        let full = state.full_name().to_owned();
+        let index = state.workflow_index(workflow)?;
+        let branch = state.spec.default_branch.clone();
+        let sha = state.resolve_ref(&branch).unwrap_or_default();
+        let trigger = crate::state::Trigger {
+            event: "workflow_dispatch".to_owned(),
+            ref_name: branch,
+            sha,
+            inputs: std::collections::BTreeMap::new(),
+            client_payload: std::collections::BTreeMap::new(),
+            event_type: String::new(),
+            actor: actor.to_owned(),
+        };
+        world.start_run(&full, index, trigger, now, &self.state.artifacts)
+    }
+
     /// Marks a ref as behind the default branch again (the next auto-merging deployment 202s).
     pub fn set_behind(&self, repo: &str, git_ref: &str) {
         if let Some(repo) = lock(&self.state.world).repo_mut(repo) {

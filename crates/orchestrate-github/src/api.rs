@@ -65,6 +65,13 @@ pub trait GitHub: Send + Sync {
         run_id: u64,
     ) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>>;
 
+    /// The repository's artifacts named exactly `name`, newest first.
+    fn find_artifacts<'a>(
+        &'a self,
+        repo: &'a Repo,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>>;
+
     /// Download, verify, unpack safely into `dest` (must not exist or be empty), read JSON fields.
     fn download_artifact<'a>(
         &'a self,
@@ -110,6 +117,13 @@ pub trait GitHub: Send + Sync {
         environment: &'a str,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<ReleaseSetRecord>>>;
+
+    /// The newest release set in `environment` whose newest status is `success`.
+    fn verified_release_set<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environment: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ReleaseSetRecord>>>;
 
     /// Requests made so far, for the report and the pacing of pollers.
     fn stats(&self) -> StatsSnapshot;
@@ -170,6 +184,14 @@ impl GitHub for Client {
         Box::pin(self.run_artifacts(repo, run_id))
     }
 
+    fn find_artifacts<'a>(
+        &'a self,
+        repo: &'a Repo,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>> {
+        Box::pin(self.artifacts_named(repo, name))
+    }
+
     fn download_artifact<'a>(
         &'a self,
         repo: &'a Repo,
@@ -220,6 +242,14 @@ impl GitHub for Client {
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<ReleaseSetRecord>>> {
         Box::pin(self.recent_release_sets(repo, environment, limit))
+    }
+
+    fn verified_release_set<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environment: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ReleaseSetRecord>>> {
+        Box::pin(self.last_verified_release_set(repo, environment))
     }
 
     fn stats(&self) -> StatsSnapshot {

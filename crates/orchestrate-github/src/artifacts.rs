@@ -42,6 +42,26 @@ impl Client {
         Ok(all)
     }
 
+    /// The repository's artifacts called exactly `name`, newest first (one request: a
+    /// release's manifest has one name, so a page of ten is plenty).
+    pub(crate) async fn artifacts_named(&self, repo: &Repo, name: &str) -> Result<Vec<ArtifactInfo>> {
+        let path = format!(
+            "/repos/{}/{}/actions/artifacts?name={}&per_page=10",
+            repo.owner,
+            repo.name,
+            crate::dispatch::enc(name)
+        );
+        let list: ArtifactList = self.json(Request::get(repo, path)).await?;
+        let mut found: Vec<ArtifactInfo> = list
+            .artifacts
+            .into_iter()
+            .filter(|a| a.name == name)
+            .map(ArtifactInfo::from)
+            .collect();
+        found.sort_by_key(|a| std::cmp::Reverse(a.id));
+        Ok(found)
+    }
+
     pub(crate) async fn fetch_artifact(
         &self,
         repo: &Repo,

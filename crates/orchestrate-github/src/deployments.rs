@@ -234,6 +234,44 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The newest release set in `environment` whose newest status is `success` (a verified
+    /// release): one list request, then one status request per record from the newest until
+    /// one is verified, at most [`MAX_EXAMINED`].
+    pub(crate) async fn last_verified_release_set(
+        &self,
+        repo: &Repo,
+        environment: &str,
+    ) -> Result<Option<ReleaseSetRecord>> {
+        for d in self
+            .deployments(repo, environment, TASK_RELEASE_SET)
+            .await?
+            .into_iter()
+            .take(MAX_EXAMINED)
+        {
+            let state = self.newest_state(repo, d.id).await?;
+            if state.as_deref() != Some("success") {
+                continue;
+            }
+            let set = d
+                .payload_object()
+                .get("release_set")
+                .and_then(|v| serde_json::from_value::<ReleaseSet>(v.clone()).ok())
+                .map(|s| ReleaseSet {
+                    git_ref: d.git_ref.clone(),
+                    ..s
+                });
+            return Ok(Some(ReleaseSetRecord {
+                deployment_id: d.id,
+                created_at: d.created_at,
+                state,
+                set,
+            }));
+        }
+        Ok(None)
+    }
+}
+
 /// The state of the status with the highest id.
 pub fn newest_status(statuses: &[DeploymentStatus]) -> Option<&str> {
     statuses

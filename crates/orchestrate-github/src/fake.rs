@@ -90,6 +90,13 @@ impl GitHub for FakeGitHub {
     ) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>> {
         unscripted()
     }
+    fn find_artifacts<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<ArtifactInfo>>> {
+        unscripted()
+    }
     fn download_artifact<'a>(
         &'a self,
         _: &'a Repo,
@@ -134,6 +141,13 @@ impl GitHub for FakeGitHub {
         _: &'a str,
         _: usize,
     ) -> BoxFuture<'a, Result<Vec<ReleaseSetRecord>>> {
+        unscripted()
+    }
+    fn verified_release_set<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Option<ReleaseSetRecord>>> {
         unscripted()
     }
     fn stats(&self) -> StatsSnapshot {

@@ -1,7 +1,8 @@
 //! The only crate of orchestrate that talks to GitHub: the [`GitHub`] trait (one method per use
 //! case, orchestrate's own types in and out), its REST implementation [`Client`], the
 //! [`RunWatcher`] that awaits runs cheaply, and the pure policies behind them (poll intervals,
-//! backoff, rate-limit pacing, correlation, `Link` parsing, safe unzip). The issue notification
+//! backoff, rate-limit pacing, correlation, `Link` parsing, safe unzip), and the Actions
+//! results-service client that uploads artifacts to the run orchestrate runs in (`results.rs`). The issue notification
 //! channel's calls are inherent methods of [`Client`] (`issues.rs`).
 
 mod api;
@@ -20,6 +21,7 @@ mod issues;
 pub mod link;
 mod models;
 pub mod pacing;
+pub mod results;
 mod runs;
 pub mod stats;
 mod transport;

@@ -99,6 +99,14 @@ pub struct Artifact {
     pub expired: bool,
     #[serde(default)]
     pub digest: Option<String>,
+    #[serde(default)]
+    pub workflow_run: Option<ArtifactRun>,
+}
+
+/// `artifact.workflow_run` (nullable).
+#[derive(Debug, Deserialize)]
+pub struct ArtifactRun {
+    pub id: Option<u64>,
 }
 
 impl From<Artifact> for ArtifactInfo {
@@ -109,6 +117,7 @@ impl From<Artifact> for ArtifactInfo {
             size_in_bytes: a.size_in_bytes,
             digest: a.digest,
             expired: a.expired,
+            run_id: a.workflow_run.and_then(|r| r.id),
         }
     }
 }

@@ -184,6 +184,8 @@ pub struct ArtifactInfo {
     /// `sha256:<hex>` (upload-artifact v4 and newer).
     pub digest: Option<String>,
     pub expired: bool,
+    /// The run that uploaded it (`workflow_run.id`), when GitHub says.
+    pub run_id: Option<u64>,
 }
 
 /// Bounds for downloading and unpacking one artifact (zip bombs, huge uploads).

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The default plan location, relative to the repository root (the action's workspace).
 pub const DEFAULT_PLAN: &str = ".github/orchestrate.yml";
+/// Where the manifest goes outside Actions with the `github` store.
+pub const DEFAULT_MANIFEST_DIR: &str = ".orchestrate/manifests";
 
 /// Coordinated releases across repositories, driven by GitHub Actions.
 #[derive(Debug, Parser)]
@@ -104,6 +106,10 @@ pub struct RunArgs {
     /// Resolve and report, dispatch nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Where the release manifest is written with the plan's `github` store (outside Actions
+    /// it cannot be uploaded to a workflow run).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_MANIFEST_DIR)]
+    pub manifest_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +142,12 @@ pub struct RehearseArgs {
     /// Limit for the whole release (GitHub time), e.g. `45m`.
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+    /// After the release, write the orchestrating run's environment (`ACTIONS_RESULTS_URL`,
+    /// `ACTIONS_RUNTIME_TOKEN`, `GITHUB_API_URL`, `GITHUB_TOKEN`, `GITHUB_REPOSITORY`,
+    /// `GITHUB_RUN_ID`, `MANIFEST_ARTIFACT_ID`) to this file and keep serving the emulator
+    /// until interrupted, so other clients can read the manifest.
+    #[arg(long, value_name = "ENV_FILE")]
+    pub serve_after: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

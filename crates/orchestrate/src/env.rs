@@ -92,8 +92,25 @@ pub const SMTP_FROM: &str = "SMTP_FROM";
 /// Tests only: the Python interpreter (with `aiosmtpd`) that runs the local SMTP server of the
 /// email channel's tests (they look for one, or install aiosmtpd, when it is not set).
 pub const ORCHESTRATE_TEST_SMTP_PYTHON: &str = "ORCHESTRATE_TEST_SMTP_PYTHON";
-/// The runner's artifact/results token (a secret we never use but must never print).
+/// The runner's runtime token (a secret, a JWT): uploads the manifest to the orchestrating run
+/// through the results service. Its `scp` claim names the run and job.
 pub const ACTIONS_RUNTIME_TOKEN: &str = "ACTIONS_RUNTIME_TOKEN";
+/// The Actions results service of the orchestrating run (only its origin is used).
+pub const ACTIONS_RESULTS_URL: &str = "ACTIONS_RESULTS_URL";
+/// S3 store: the access key id.
+pub const AWS_ACCESS_KEY_ID: &str = "AWS_ACCESS_KEY_ID";
+/// S3 store: the secret access key (a secret).
+pub const AWS_SECRET_ACCESS_KEY: &str = "AWS_SECRET_ACCESS_KEY";
+/// S3 store: the session token of temporary credentials (a secret).
+pub const AWS_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
+/// S3 store: the region when the plan names none.
+pub const AWS_REGION: &str = "AWS_REGION";
+/// S3 store: the region when neither the plan nor `AWS_REGION` names one.
+pub const AWS_DEFAULT_REGION: &str = "AWS_DEFAULT_REGION";
+/// S3 store: the endpoint when the plan names none (S3-specific form).
+pub const AWS_ENDPOINT_URL_S3: &str = "AWS_ENDPOINT_URL_S3";
+/// S3 store: the endpoint when the plan names none.
+pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 /// The runner's OIDC request token (a secret we never use but must never print).
 pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 
@@ -110,6 +127,8 @@ pub const SECRET_VARS: &[&str] = &[
     SMTP_PASSWORD,
     ACTIONS_RUNTIME_TOKEN,
     ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+    AWS_SECRET_ACCESS_KEY,
+    AWS_SESSION_TOKEN,
 ];
 
 /// A snapshot of the process environment, taken once. Values that are not valid UTF-8 are
@@ -177,6 +196,36 @@ impl Env {
     pub fn fallback_token(&self) -> Option<&str> {
         self.get(ORCHESTRATE_TOKEN)
             .or_else(|| self.get(GITHUB_TOKEN))
+    }
+
+    /// The results service and runtime token of the run we are part of, when the runner gave
+    /// both.
+    pub fn actions_runtime(&self) -> Option<(String, crate::settings::Secret)> {
+        let url = self.get(ACTIONS_RESULTS_URL)?;
+        let token = self.get(ACTIONS_RUNTIME_TOKEN)?;
+        Some((url.to_owned(), crate::settings::Secret::new(token)))
+    }
+
+    /// Which of the two the runtime lacks, for the warning.
+    pub fn missing_actions_runtime(&self) -> Vec<&'static str> {
+        [ACTIONS_RUNTIME_TOKEN, ACTIONS_RESULTS_URL]
+            .into_iter()
+            .filter(|name| self.get(name).is_none())
+            .collect()
+    }
+
+    /// The standard AWS credentials for the S3 store.
+    pub fn aws_credentials(&self) -> crate::store::s3::AwsCredentials {
+        let owned = |name: &str| self.get(name).map(str::to_owned);
+        crate::store::s3::AwsCredentials {
+            access_key_id: owned(AWS_ACCESS_KEY_ID),
+            secret_access_key: self
+                .get(AWS_SECRET_ACCESS_KEY)
+                .map(crate::settings::Secret::new),
+            session_token: self.get(AWS_SESSION_TOKEN).map(crate::settings::Secret::new),
+            region: owned(AWS_REGION).or_else(|| owned(AWS_DEFAULT_REGION)),
+            endpoint: owned(AWS_ENDPOINT_URL_S3).or_else(|| owned(AWS_ENDPOINT_URL)),
+        }
     }
 
     /// What the runner tells us about the workflow run we are part of.

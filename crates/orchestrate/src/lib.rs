@@ -13,3 +13,4 @@ pub mod log;
 pub mod notify;
 pub mod preview;
 pub mod settings;
+pub mod store;

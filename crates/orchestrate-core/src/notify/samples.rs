@@ -41,6 +41,7 @@ fn service(name: &str, repo: &str, from: &str, to: Option<&str>, wave: usize) ->
         health: HealthVerdict::NotChecked,
         outcome: ServiceOutcome::NotInRelease,
         failure: None,
+        artifacts: Vec::new(),
     }
 }
 
@@ -64,6 +65,7 @@ fn base(status: ReleaseStatus, environment: &str, deployment_id: &str) -> RunRep
         api: ApiStats::default(),
         notifications: Vec::new(),
         error: None,
+        manifest: None,
     }
 }
 
@@ -120,6 +122,7 @@ pub fn failure_with_rollback() -> RunReport {
         run: Some(run(BE, 521, "success")),
         outcome: RollbackOutcome::Succeeded,
         reason: None,
+        source: None,
     }];
     r
 }
@@ -146,6 +149,7 @@ pub fn health_check_failure() -> RunReport {
         run: Some(run(BE, 541, "failure")),
         outcome: RollbackOutcome::Failed,
         reason: Some("rollback run concluded failure".to_owned()),
+        source: None,
     }];
     r
 }

@@ -14,6 +14,7 @@ pub mod raw_notify;
 mod rules;
 mod schema;
 mod service;
+pub mod store;
 mod template;
 mod validate;
 mod variables;
@@ -24,6 +25,7 @@ pub use decode::{Spanned, Text};
 pub use diag::{Diagnostic, Level, Span, did_you_mean, render_diagnostics};
 pub use model::*;
 pub use schema::{SCHEMA_URL, plan_schema, plan_schema_text};
+pub use store::StoreConfig;
 pub use template::{Placeholder, Template, TemplateError, Vars};
 pub use versions::{ReleaseSet, parse_versions};
 

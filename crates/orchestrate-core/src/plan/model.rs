@@ -53,11 +53,26 @@ pub struct Plan {
     pub services: Vec<Service>,
     pub notifications: Vec<Rule>,
     pub channels: ChannelsConfig,
+    /// Where the manifest and the artifacts services hand on are stored.
+    pub artifacts: super::StoreConfig,
 }
 
 impl Plan {
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
+    }
+}
+
+impl Service {
+    /// Every artifact downloaded after its run succeeds: `artifacts`, then `share` (each once).
+    pub fn downloads(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self.artifacts.iter().map(String::as_str).collect();
+        for s in &self.share {
+            if !all.contains(&s.as_str()) {
+                all.push(s);
+            }
+        }
+        all
     }
 }
 
@@ -103,6 +118,10 @@ pub struct Service {
     pub rollback: Option<Rollback>,
     /// Artifact names downloaded after the run succeeds.
     pub artifacts: Vec<String>,
+    /// Artifact names handed on to the services that need this one: downloaded like
+    /// `artifacts`, referenced (`id`, `run_id`, `repository`, `digest`), recorded in the
+    /// manifest and, with an `s3`/`local` store, copied there.
+    pub share: Vec<String>,
     /// Always send the `orchestrate_id` correlation input (the target declares it).
     pub correlate: bool,
     /// Per-service limit for its run, if set; else the release timeout applies.

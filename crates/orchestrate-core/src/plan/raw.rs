@@ -24,11 +24,13 @@
 //!     irreversible: false
 //!     health: { url: "…", expect: { status: 200, json: { version: "{{ version }}" } }, interval: 5s, timeout: 2m }
 //!     rollback: { workflow: rollback.yml, inputs: { … } }
-//!     artifacts: [build-info]
+//!     artifacts: [build-info]          # downloaded after success; JSON fields as templates
+//!     share: [build-info]              # handed on: fields, plus `.id`, `.run_id`, `.repository`, `.digest`
 //!     correlate: false                 # always send the `orchestrate_id` input
 //!     timeout: 30m
 //! notifications:             # see `raw_notify`
 //! channels:                  # see `raw_notify`
+//! artifacts: { store: github }   # github | s3 | local: see `store`
 //! ```
 //!
 //! An empty value (`key:` or `key: ~`) is the same as leaving the key out.
@@ -42,6 +44,7 @@ use super::decode::{Ctx, Spanned, Text};
 use super::diag::Span;
 use super::raw_notify::{RawChannels, RawRule, read_channels, read_rules};
 use super::schema::{EventType, Map, Names, RepoName, TriggerKind, WorkflowName};
+use super::store::{self, RawStore};
 use super::yaml::Node;
 
 pub(crate) const PLAN_KEYS: &[&str] = &[
@@ -54,6 +57,7 @@ pub(crate) const PLAN_KEYS: &[&str] = &[
     "services",
     "notifications",
     "channels",
+    "artifacts",
 ];
 pub(crate) const CANARY_KEYS: &[&str] = &["services", "bake"];
 pub(crate) const ENV_KEYS: &[&str] = &["vars", "health_timeout", "lock"];
@@ -70,6 +74,7 @@ pub(crate) const SERVICE_KEYS: &[&str] = &[
     "health",
     "rollback",
     "artifacts",
+    "share",
     "correlate",
     "timeout",
 ];
@@ -88,6 +93,7 @@ pub(crate) const OBJECTS: &[(&str, &[&str])] = &[
     ("Health", HEALTH_KEYS),
     ("Expect", EXPECT_KEYS),
     ("Rollback", ROLLBACK_KEYS),
+    ("Artifacts", super::store::KEYS),
 ];
 
 // The doc comments of these types and their fields are the descriptions in the plan's JSON
@@ -129,6 +135,9 @@ pub struct RawPlan {
     /// environment variables that hold them.
     #[schemars(with = "Option<RawChannels>")]
     pub channels: RawChannels,
+    /// Where the release manifest and the artifacts services hand on (`share`) are stored
+    /// (default `store: github`).
+    pub artifacts: Option<RawStore>,
 }
 
 /// `canary: { services: [web], bake: 5m }`.
@@ -206,6 +215,12 @@ pub struct RawService {
     /// `{{ artifacts.<service>.<artifact>.<field> }}`.
     #[schemars(with = "Option<Vec<Spanned<String>>>")]
     pub artifacts: Vec<Spanned<String>>,
+    /// Artifacts of its run handed on to the services that need this one: downloaded like
+    /// `artifacts`, plus `{{ artifacts.<service>.<artifact>.id }}`, `.run_id`, `.repository` and
+    /// `.digest` for `actions/download-artifact`; recorded in the manifest, and copied to an
+    /// `s3` or `local` store when typed (`build-info`, `deployment-config`, `test-results`).
+    #[schemars(with = "Option<Vec<Spanned<String>>>")]
+    pub share: Vec<Spanned<String>>,
     /// Always send the `orchestrate_id` correlation input (the target workflow declares it).
     /// Default `false`.
     pub correlate: Option<Spanned<bool>>,
@@ -310,6 +325,9 @@ pub(crate) fn read_plan(ctx: &mut Ctx<'_>, root: &Node) -> RawPlan {
     if let Some(node) = f.get("notifications") {
         plan.notifications = read_rules(ctx, node);
     }
+    if let (Some(node), Some(span)) = (f.get("artifacts"), f.key_span("artifacts")) {
+        plan.artifacts = store::read(ctx, node, span);
+    }
     if let Some(node) = f.get("channels") {
         plan.channels = read_channels(
             ctx,
@@ -398,6 +416,10 @@ fn read_service(ctx: &mut Ctx<'_>, node: &Node, name: &Spanned<String>) -> RawSe
     svc.artifacts = f
         .get("artifacts")
         .and_then(|n| ctx.string_list(n, "`artifacts`"))
+        .unwrap_or_default();
+    svc.share = f
+        .get("share")
+        .and_then(|n| ctx.string_list(n, "`share`"))
         .unwrap_or_default();
     svc.correlate = f.get("correlate").and_then(|n| ctx.bool(n, "`correlate`"));
     svc.timeout = f.get("timeout").and_then(|n| ctx.duration(n, "`timeout`"));

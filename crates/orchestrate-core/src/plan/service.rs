@@ -62,6 +62,7 @@ pub(crate) fn service(
             artifacts.push(a.value.clone());
         }
     }
+    let share = shared(ctx, svc, &what);
     owner.stage = Stage::AfterRun;
     let health = svc.health.as_ref().map(|h| {
         let url = h.url.as_ref().and_then(|u| {
@@ -120,9 +121,39 @@ pub(crate) fn service(
         health: health.flatten(),
         rollback,
         artifacts,
+        share,
         correlate: svc.correlate.as_ref().is_some_and(|c| c.value),
         timeout: svc.timeout.as_ref().map(|t| t.value),
     })
+}
+
+/// `share:` names: each once, each a name `upload-artifact` accepts.
+fn shared(ctx: &mut Ctx<'_>, svc: &RawService, what: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in &svc.share {
+        if let Some(c) = a
+            .value
+            .chars()
+            .find(|c| super::store::FORBIDDEN_NAME_CHARS.contains(c))
+        {
+            let diag = ctx.error(
+                a.span,
+                format!("artifact name `{}` in `share` of {what} contains {c:?}", a.value),
+            );
+            diag.hint = Some(
+                "artifact names cannot contain `\" : < > | * ? \\ /` or line breaks".to_owned(),
+            );
+        } else if out.contains(&a.value) {
+            let diag = ctx.error(
+                a.span,
+                format!("artifact `{}` is listed twice in `share` of {what}", a.value),
+            );
+            diag.hint = Some("list each artifact once".to_owned());
+        } else {
+            out.push(a.value.clone());
+        }
+    }
+    out
 }
 
 fn check_workflow(ctx: &mut Ctx<'_>, w: &Spanned<String>) -> String {

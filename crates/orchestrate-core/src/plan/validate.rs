@@ -62,7 +62,11 @@ pub(crate) fn validate(ctx: &mut Ctx<'_>, raw: &RawPlan) -> Option<Plan> {
             .map(|(n, s)| {
                 (
                     n.value.as_str(),
-                    s.artifacts.iter().map(|a| a.value.as_str()).collect(),
+                    s.artifacts
+                        .iter()
+                        .chain(&s.share)
+                        .map(|a| a.value.as_str())
+                        .collect(),
                 )
             })
             .collect(),
@@ -92,6 +96,7 @@ pub(crate) fn validate(ctx: &mut Ctx<'_>, raw: &RawPlan) -> Option<Plan> {
     }
     let env_names: Vec<&str> = environments.keys().map(String::as_str).collect();
     let (notifications, channels) = rules::validate(ctx, raw, &env_names, &names);
+    let artifacts = super::store::validate(ctx, raw.artifacts.as_ref());
     if ctx.diags.iter().any(|d| d.is_error()) {
         return None;
     }
@@ -105,6 +110,7 @@ pub(crate) fn validate(ctx: &mut Ctx<'_>, raw: &RawPlan) -> Option<Plan> {
         services: services.into_iter().collect::<Option<Vec<_>>>()?,
         notifications,
         channels,
+        artifacts,
     })
 }
 

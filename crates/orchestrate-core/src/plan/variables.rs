@@ -165,7 +165,7 @@ fn check_variable(scope: &Scope<'_>, owner: &Owner<'_>, name: &str) -> Verdict {
             if !declared.contains(artifact) {
                 let hint = match suggestion(artifact, &declared, "it declares") {
                     Some(s) => s,
-                    None => format!("add `{artifact}` to `artifacts` of service `{svc}`"),
+                    None => format!("add `{artifact}` to `artifacts` (or `share`) of service `{svc}`"),
                 };
                 return error(format!("service `{svc}` declares no artifact `{artifact}` (used in `{name}`)"), hint);
             }

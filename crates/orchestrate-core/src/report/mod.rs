@@ -8,6 +8,6 @@ pub mod outputs;
 mod ser;
 pub mod summary;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use model::*;

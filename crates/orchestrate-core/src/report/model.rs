@@ -125,6 +125,9 @@ pub struct ServiceReport {
     pub health: HealthVerdict,
     pub outcome: ServiceOutcome,
     pub failure: Option<FailureDetail>,
+    /// The artifacts it handed on (plan `share:`), with their digests.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<crate::artifact::ArtifactRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -168,6 +171,35 @@ pub struct RollbackReport {
     pub run: Option<RunRef>,
     pub outcome: RollbackOutcome,
     pub reason: Option<String>,
+    /// Where `to_version` came from: the last verified release's manifest, or the registry.
+    pub source: Option<VersionSource>,
+}
+
+/// Where a rollback's target version came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum VersionSource {
+    /// The manifest of the last verified release set (its `deployment_id`).
+    Manifest { deployment_id: String },
+    /// The registry's previous good deployment (there was no manifest to go by).
+    Registry,
+}
+
+/// Where the release's manifest was stored, or why it was not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ManifestRecord {
+    /// `github`, `s3` or `local`.
+    pub store: String,
+    /// The artifact name, `s3://bucket/key` or the file path.
+    pub location: String,
+    /// The artifact id (the `github` store): the `manifest_artifact_id` output.
+    pub artifact_id: Option<u64>,
+    pub digest: Option<String>,
+    pub size: Option<u64>,
+    /// Requests the store took to write it (retries included).
+    pub requests: u32,
+    /// Why it could not be stored (the release's own outcome is unaffected); free of secrets.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -221,6 +253,8 @@ pub struct RunReport {
     pub notifications: Vec<NotificationDelivery>,
     /// A release-level error (lock held, timeout…), already free of secrets.
     pub error: Option<String>,
+    /// The release manifest, once written (`None` until then).
+    pub manifest: Option<ManifestRecord>,
 }
 
 impl RunReport {

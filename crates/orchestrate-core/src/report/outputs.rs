@@ -21,6 +21,15 @@ pub fn render(report: &RunReport) -> Vec<(&'static str, String)> {
         ("runs", runs(report).to_string()),
         ("failed_services", json!(failed).to_string()),
         ("rolled_back_services", json!(rolled_back).to_string()),
+        (
+            "manifest_artifact_id",
+            report
+                .manifest
+                .as_ref()
+                .and_then(|m| m.artifact_id)
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+        ),
         ("report", report_json(report)),
     ]
 }

@@ -21,6 +21,7 @@ pub fn render(report: &RunReport) -> String {
     compatibility(&mut out, report);
     rollbacks(&mut out, report);
     notifications(&mut out, report);
+    manifest(&mut out, report);
     timings(&mut out, report);
     truncate(out, SUMMARY_LIMIT)
 }
@@ -234,6 +235,51 @@ fn notifications(out: &mut String, r: &RunReport) {
             )
         };
         let _ = writeln!(out, "- `{channel}` `{}`: {state}", n.event.as_str());
+    }
+}
+
+fn manifest(out: &mut String, r: &RunReport) {
+    let Some(m) = &r.manifest else { return };
+    out.push_str("\n### Manifest\n\n");
+    match &m.error {
+        None => {
+            let id = m
+                .artifact_id
+                .map(|id| format!(" (artifact id {id})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "- {} store: {}{id}, {} bytes, {}",
+                code(&m.store),
+                code(&m.location),
+                m.size.unwrap_or(0),
+                code(m.digest.as_deref().unwrap_or("no digest"))
+            );
+        }
+        Some(error) => {
+            let _ = writeln!(
+                out,
+                "- ⚠️ not stored ({} store): {}; the release's outcome is unaffected",
+                code(&m.store),
+                cell(error)
+            );
+        }
+    }
+    let sources: Vec<String> = r
+        .rollbacks
+        .iter()
+        .filter_map(|rb| match &rb.source {
+            Some(super::VersionSource::Manifest { deployment_id }) => Some(format!(
+                "{} → {} from the manifest of release {}",
+                code(&rb.service),
+                code(rb.to_version.as_deref().unwrap_or("?")),
+                code(deployment_id)
+            )),
+            _ => None,
+        })
+        .collect();
+    if !sources.is_empty() {
+        let _ = writeln!(out, "- Restored: {}", sources.join(", "));
     }
 }
 

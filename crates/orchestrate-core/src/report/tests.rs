@@ -46,10 +46,11 @@ fn service(name: &str, needs: &[&str], outcome: ServiceOutcome, run: Option<u64>
         },
         outcome,
         failure: None,
+        artifacts: Vec::new(),
     }
 }
 
-fn succeeded() -> RunReport {
+pub(crate) fn succeeded() -> RunReport {
     let fronts = ["android", "ios", "web", "desktop"];
     let mut services = vec![service(
         "backend",
@@ -105,10 +106,11 @@ fn succeeded() -> RunReport {
         },
         notifications: vec![],
         error: None,
+        manifest: None,
     }
 }
 
-fn rolled_back() -> RunReport {
+pub(crate) fn rolled_back() -> RunReport {
     let mut r = succeeded();
     r.status = ReleaseStatus::RolledBack;
     r.services = vec![
@@ -148,7 +150,19 @@ fn rolled_back() -> RunReport {
         }),
         outcome: RollbackOutcome::Succeeded,
         reason: None,
+        source: Some(VersionSource::Manifest {
+            deployment_id: "1000000004".to_owned(),
+        }),
     }];
+    r.manifest = Some(ManifestRecord {
+        store: "github".to_owned(),
+        location: "orchestrate-manifest-1000000007".to_owned(),
+        artifact_id: Some(7_000_002),
+        digest: Some("sha256:5d41402abc4b2a76b9719d911017c592".to_owned()),
+        size: Some(4178),
+        requests: 3,
+        error: None,
+    });
     r.notifications = vec![NotificationDelivery {
         channel: Channel::Slack,
         event: Event::DeploymentFailed,
@@ -181,6 +195,7 @@ fn outputs_of_a_rolled_back_release() {
             "runs",
             "failed_services",
             "rolled_back_services",
+            "manifest_artifact_id",
             "report"
         ]
     );
@@ -194,6 +209,7 @@ fn outputs_of_a_rolled_back_release() {
     assert_eq!(get("status"), "rolled_back");
     assert_eq!(get("failed_services"), r#"["ios"]"#);
     assert_eq!(get("rolled_back_services"), r#"["backend"]"#);
+    assert_eq!(get("manifest_artifact_id"), "7000002");
     let runs: serde_json::Value = serde_json::from_str(&get("runs")).expect("runs is JSON");
     insta::assert_json_snapshot!(runs);
     let report: serde_json::Value = serde_json::from_str(&get("report")).expect("report is JSON");

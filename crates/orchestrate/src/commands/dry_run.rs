@@ -59,6 +59,7 @@ pub fn report(
                     HealthVerdict::NoCheck
                 },
                 failure: None,
+                artifacts: Vec::new(),
             }
         })
         .collect();
@@ -79,7 +80,44 @@ pub fn report(
         api: ApiStats::default(),
         notifications: Vec::new(),
         error: None,
+        manifest: None,
     }
+}
+
+/// Writes the dry run's manifest to the plan's store (a store that fails its pre-flight is
+/// bad input, exit 2; one that fails the write is a warning in the report).
+pub fn store_manifest(
+    settings: &Settings,
+    env: &crate::env::Env,
+    io: &super::Io,
+    report: &mut RunReport,
+    manifest_dir: &std::path::Path,
+) -> Result<(), crate::error::Failure> {
+    use anyhow::Context as _;
+    let gh = env.github();
+    let masks = crate::engine::session::MaskSink {
+        masker: io.masker.clone(),
+        announce: env.in_github_actions(),
+    };
+    let github = crate::engine::session::client(&gh.api_url, settings.auth.as_ref(), masks.clone())?;
+    let store = crate::engine::session::open_store(
+        settings,
+        env,
+        github,
+        super::run::orchestrator(&gh, settings),
+        manifest_dir,
+        masks,
+    )?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        store.preflight().await.map_err(|e| {
+            let mut problems = crate::settings::Problems::new();
+            problems.input("plan artifacts.store", e.to_string(), e.hint());
+            crate::error::Failure::BadInput(problems)
+        })?;
+        crate::engine::manifest::write(&store, report, None).await;
+        Ok(())
+    })
 }
 
 /// The waves in Markdown, appended after the report summary.
@@ -156,6 +194,7 @@ mod tests {
                 "runs",
                 "failed_services",
                 "rolled_back_services",
+                "manifest_artifact_id",
                 "report"
             ]
         );

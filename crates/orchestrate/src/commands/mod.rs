@@ -5,6 +5,7 @@ pub mod action;
 pub mod dry_run;
 pub mod emulator;
 pub mod health;
+pub mod orchestrating;
 pub mod plan;
 pub mod rehearse;
 pub mod run;

@@ -1,6 +1,9 @@
 //! `orchestrate rehearse [PLAN] --scenario S`: the whole release against the built-in
 //! emulator, with the scenario's durations (accelerated) and failures. No token, no network
-//! beyond 127.0.0.1. Prints the summary a real run would write, and exits like a real run.
+//! beyond 127.0.0.1. The emulator plays the orchestrating run too (a run in the orchestrating
+//! repository and its job's runtime token), so the release ends with its manifest uploaded
+//! to the emulator's results service. Prints the summary a real run would write, and exits
+//! like a real run.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
@@ -9,14 +12,17 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use orchestrate_core::plan::{Plan, Repo};
 use orchestrate_core::report;
-use orchestrate_emulator::{DEFAULT_TOKEN, Emulator};
+use orchestrate_emulator::{DEFAULT_TOKEN, Emulator, RunningEmulator};
 use orchestrate_github::{
     Client, ClientConfig, Credentials, DeploymentState, DeploymentStatusUpdate, GitHub,
     NewDeployment, PollPolicy, RetryPolicy, Secret,
 };
 
 use super::Io;
+use super::orchestrating::{self, OrchestratingRun};
 use crate::cli::{Format, RehearseArgs};
+use crate::store::github::{GithubStore, Upload};
+use crate::store::Store;
 use crate::engine::observe::{Lines, Live, Observer};
 use crate::engine::registry::deployment_environment;
 use crate::engine::rehearsal::Rehearsal;
@@ -31,7 +37,7 @@ pub fn run(args: &RehearseArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> 
     let file = planfile::read(&args.plan, &label)?;
     let settings = Settings::validate(&raw(args, &rehearsal, &file), &file, Purpose::Release)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let outcome = runtime.block_on(rehearse(&settings, &rehearsal, io))?;
+    let (outcome, emulator, run) = runtime.block_on(rehearse(&settings, &rehearsal, io))?;
     let summary = report::summary::render(&outcome.report);
     match args.format {
         Format::Text => io.print(&summary).context("writing to stdout")?,
@@ -55,7 +61,52 @@ pub fn run(args: &RehearseArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> 
         io.print(&format!("\n{}", outcome.metrics.render(&title)))
             .context("writing to stdout")?;
     }
+    if let Some(path) = &args.serve_after {
+        serve_after(path, &emulator, &run, &outcome, &runtime, io)?;
+    }
+    drop(emulator);
     session::end_failure(&outcome)
+}
+
+/// Writes the orchestrating run's environment to `path` (`KEY=VALUE` lines, for
+/// `node --env-file`) and serves the emulator until interrupted.
+fn serve_after(
+    path: &std::path::Path,
+    emulator: &orchestrate_emulator::RunningEmulator,
+    run: &super::orchestrating::OrchestratingRun,
+    outcome: &Outcome,
+    runtime: &tokio::runtime::Runtime,
+    io: &mut Io,
+) -> Result<(), Failure> {
+    let artifact = outcome
+        .report
+        .manifest
+        .as_ref()
+        .and_then(|m| m.artifact_id)
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    let vars = [
+        ("ACTIONS_RESULTS_URL", run.results_url.clone()),
+        ("ACTIONS_RUNTIME_TOKEN", run.runtime_token.clone()),
+        ("GITHUB_API_URL", emulator.base_url().to_owned()),
+        ("GITHUB_TOKEN", DEFAULT_TOKEN.to_owned()),
+        ("GITHUB_REPOSITORY", run.repo.to_string()),
+        ("GITHUB_RUN_ID", run.run_id.to_string()),
+        ("MANIFEST_ARTIFACT_ID", artifact),
+    ];
+    let text: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(path, text)
+        .with_context(|| format!("writing the environment to `{}`", path.display()))?;
+    io.eprint(&format!(
+        "serving the emulator at {} until interrupted (environment in {})\n",
+        emulator.base_url(),
+        path.display()
+    ))
+    .context("writing to stderr")?;
+    runtime.block_on(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    Ok(())
 }
 
 /// The `--scenario` of `rehearse` and `emulator`: a built-in name or a scenario file.
@@ -124,8 +175,13 @@ fn raw(args: &RehearseArgs, r: &Rehearsal, file: &planfile::PlanFile) -> RawSett
     }
 }
 
-async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Outcome, Failure> {
-    let emulator = Emulator::start(r.emulator_config())
+async fn rehearse(
+    settings: &Settings,
+    r: &Rehearsal,
+    io: &mut Io,
+) -> Result<(Outcome, RunningEmulator, OrchestratingRun), Failure> {
+    let orchestrator = orchestrator_repo(settings, r);
+    let emulator = Emulator::start(r.emulator_config_for(&orchestrator.to_string()))
         .await
         .map_err(|e| Failure::Internal(anyhow::anyhow!("starting the emulator: {e}")))?;
     seed(
@@ -135,6 +191,25 @@ async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Out
         &r.deployed,
     )
     .await?;
+    if let Some(previous) = &r.previous_release {
+        let id = orchestrating::seed_previous(
+            &emulator,
+            &settings.plan,
+            &settings.environment,
+            &orchestrator,
+            previous,
+        )
+        .await?;
+        io.eprint(&format!(
+            "starting from verified release {id} (its manifest is an artifact of an earlier orchestrating run)\n"
+        ))
+        .context("writing to stderr")?;
+    }
+    let run = orchestrating::start(&emulator, &orchestrator)?;
+    let masks = session::MaskSink {
+        masker: io.masker.clone(),
+        announce: false,
+    };
     let token = settings
         .auth
         .as_ref()
@@ -143,8 +218,14 @@ async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Out
             crate::settings::Auth::App { .. } => DEFAULT_TOKEN.to_owned(),
         });
     let work = tempfile::tempdir().context("creating a directory for artifacts")?;
+    let github: Arc<dyn GitHub> = Arc::new(fast_client(emulator.base_url(), &token)?);
+    let store = GithubStore::new(
+        Upload::Results(run.results_client(Some(masks.hook()))?),
+        Arc::clone(&github),
+        orchestrator.clone(),
+    );
     let engine = Engine {
-        github: Arc::new(fast_client(emulator.base_url(), &token)?),
+        github,
         http: crate::notify::http::client().context("building the HTTP client")?,
         pace: Pace::scaled(r.speed, emulator.now()),
         poll: PollPolicy::fast(),
@@ -154,8 +235,8 @@ async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Out
         work_dir: work.path().to_path_buf(),
         skew: chrono::Duration::seconds(120),
         notify: None,
+        store: Arc::new(Store::Github(store)),
     };
-    let orchestrator = orchestrator_repo(settings, r);
     let release = Release {
         settings: settings.clone(),
         orchestrator_ref: "main".to_owned(),
@@ -186,7 +267,22 @@ async fn rehearse(settings: &Settings, r: &Rehearsal, io: &mut Io) -> Result<Out
         .filter(|r| r.method == "GET" && is_run_poll(r.path_only()))
         .fold((0, 0), |(t, n), r| (t + 1, n + u64::from(r.status == 304)));
     outcome.metrics.awaiting = Some(awaiting);
-    Ok(outcome)
+    if let Some(m) = &outcome.report.manifest {
+        let line = match (&m.error, m.artifact_id) {
+            (None, Some(id)) => format!(
+                "manifest: artifact {} (id {id}, {} bytes, {} requests) of orchestrating run {} in {}\n",
+                m.location,
+                m.size.unwrap_or(0),
+                m.requests,
+                run.run_id,
+                run.repo
+            ),
+            (None, None) => format!("manifest: {}\n", m.location),
+            (Some(error), _) => format!("warning: manifest not stored: {error}\n"),
+        };
+        io.eprint(&line).context("writing to stderr")?;
+    }
+    Ok((outcome, emulator, run))
 }
 
 /// `GET …/actions/runs` (the list) or `…/actions/runs/{id}`: what awaiting costs.

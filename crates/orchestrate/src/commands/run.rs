@@ -34,7 +34,8 @@ pub fn run(args: &RunArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
     let gh = env.github();
     if settings.dry_run {
         let preview = Preview::build(&settings).context("building the release preview")?;
-        let report = dry_run::report(&settings, &preview, SystemTime::now(), gh.run_url());
+        let mut report = dry_run::report(&settings, &preview, SystemTime::now(), gh.run_url());
+        dry_run::store_manifest(&settings, env, io, &mut report, &args.manifest_dir)?;
         let text = format!(
             "{}{}",
             report::summary::render(&report),
@@ -45,7 +46,13 @@ pub fn run(args: &RunArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
             .context("writing to stdout")
             .map_err(Failure::from);
     }
-    let outcome = release(&settings, env, io, std::io::stderr().is_terminal())?;
+    let outcome = release(
+        &settings,
+        env,
+        io,
+        std::io::stderr().is_terminal(),
+        &args.manifest_dir,
+    )?;
     io.print(&report::summary::render(&outcome.report))
         .context("writing to stdout")?;
     session::end_failure(&outcome)
@@ -69,7 +76,7 @@ fn announce_masks<'s>(
 /// The action's real release: outputs and summary are written whatever the outcome.
 pub fn in_action(settings: &Settings, env: &Env, io: &mut Io) -> Result<(), Failure> {
     let gh = env.github();
-    let outcome = match release(settings, env, io, false) {
+    let outcome = match release(settings, env, io, false, &manifest_dir(&gh)) {
         Ok(outcome) => outcome,
         Err(failure) => {
             let location = crate::gha::Location {
@@ -88,14 +95,37 @@ pub fn in_action(settings: &Settings, env: &Env, io: &mut Io) -> Result<(), Fail
     session::end_failure(&outcome)
 }
 
+/// Where the action writes the manifest when it is not in Actions (the `github` store).
+pub(super) fn manifest_dir(gh: &GithubContext) -> std::path::PathBuf {
+    let base = gh.workspace.as_deref().map(std::path::Path::new);
+    crate::settings::planfile::resolve(
+        std::path::Path::new(crate::cli::DEFAULT_MANIFEST_DIR),
+        base,
+    )
+}
+
 /// Runs the release against GitHub; notifications are sent and recorded in the report.
-fn release(settings: &Settings, env: &Env, io: &mut Io, live: bool) -> Result<Outcome, Failure> {
+fn release(
+    settings: &Settings,
+    env: &Env,
+    io: &mut Io,
+    live: bool,
+    manifest_dir: &std::path::Path,
+) -> Result<Outcome, Failure> {
     let gh = env.github();
     let masks = session::MaskSink {
         masker: io.masker.clone(),
         announce: env.in_github_actions(),
     };
-    let github = session::client(&gh.api_url, settings.auth.as_ref(), masks)?;
+    let github = session::client(&gh.api_url, settings.auth.as_ref(), masks.clone())?;
+    let store = session::open_store(
+        settings,
+        env,
+        Arc::clone(&github) as Arc<dyn orchestrate_github::GitHub>,
+        orchestrator(&gh, settings),
+        manifest_dir,
+        masks,
+    )?;
     let work = tempfile::tempdir().context("creating a directory for artifacts")?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let release = Release {
@@ -117,6 +147,7 @@ fn release(settings: &Settings, env: &Env, io: &mut Io, live: bool) -> Result<Ou
             work_dir: work.path().to_path_buf(),
             skew: chrono::Duration::seconds(120),
             notify: notify.clone(),
+            store,
         };
         let result = if live {
             let mut observer = Live::new(&names, masker.clone());
@@ -137,7 +168,7 @@ fn release(settings: &Settings, env: &Env, io: &mut Io, live: bool) -> Result<Ou
 
 /// Where the release set is recorded: the orchestrating repository (`GITHUB_REPOSITORY`), or
 /// outside Actions the first service's repository.
-fn orchestrator(gh: &GithubContext, settings: &Settings) -> Repo {
+pub(super) fn orchestrator(gh: &GithubContext, settings: &Settings) -> Repo {
     gh.repository
         .as_deref()
         .and_then(|r| r.split_once('/'))

@@ -64,7 +64,7 @@ pub async fn drive(
         if settings
             .plan
             .service(&node.name)
-            .is_some_and(|s| !s.artifacts.is_empty())
+            .is_some_and(|s| !s.downloads().is_empty())
         {
             node.has_health = true;
         }
@@ -109,6 +109,7 @@ pub async fn drive(
         tx,
         skew: engine.skew,
         now: Arc::new(move || pace.github_now()),
+        store: Arc::clone(&engine.store),
     };
     let timeline = std::mem::take(&mut prepared.notes);
     // The release's own limit counts from here: waiting for the lock does not eat into it.
@@ -315,6 +316,7 @@ impl<'a> Driver<'a> {
                     run: None,
                     outcome: RollbackOutcome::Refused,
                     reason: Some("irreversible: halted, left as deployed".into()),
+                    source: None,
                 });
                 self.note(
                     Some(&service),

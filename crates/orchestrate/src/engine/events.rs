@@ -38,6 +38,7 @@ impl Driver<'_> {
                 noticed,
                 failure,
                 artifacts,
+                shared,
                 artifact_problem,
             } => {
                 self.vars.set_run(&service, run.id, &run.html_url);
@@ -54,6 +55,7 @@ impl Driver<'_> {
                     ),
                 };
                 if let Some(svc) = self.svcs.get_mut(&service) {
+                    svc.shared = shared;
                     svc.detection = Some((run.updated_at, noticed));
                     svc.task = None;
                     if !success || svc.spec.health.is_none() {
@@ -125,16 +127,14 @@ impl Driver<'_> {
                     Some(&service),
                     format!("{word}: {}", reason.clone().unwrap_or(link)),
                 );
+                let (to_version, source) = self.rollback_target(&service);
                 self.rollbacks.push(RollbackReport {
                     service: service.clone(),
-                    to_version: self
-                        .prepared
-                        .deployed
-                        .get(&service)
-                        .and_then(|d| d.current.clone()),
+                    to_version,
                     run,
                     outcome: outcome.clone(),
                     reason,
+                    source: Some(source),
                 });
                 self.queue.push_back(Event::RollbackFinished {
                     service,

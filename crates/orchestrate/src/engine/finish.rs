@@ -1,6 +1,6 @@
 //! The end of a release: the final status of every deployment recorded (`success` when
-//! verified or halted, `inactive` when rolled back, `failure` otherwise), the release set's
-//! status (which frees the lock), and the [`RunReport`].
+//! verified or halted, `inactive` when rolled back, `failure` otherwise), the [`RunReport`],
+//! its manifest, and the release set's status (which frees the lock).
 //!
 //! The summary's "Wait" column (a service's `queued`) is how long its run waited for a runner:
 //! from the dispatch to the first poll that saw the run past `queued`, both on GitHub's clock
@@ -79,6 +79,23 @@ pub async fn finish(mut driver: Driver<'_>) -> Outcome {
         });
     }
     while updates.join_next().await.is_some() {}
+    let end = match (&driver.refused, reason) {
+        (Some(message), _) => End::Refused(message.clone()),
+        (None, DoneReason::Completed) => End::Succeeded,
+        (None, DoneReason::TimedOut) => End::TimedOut,
+        (None, DoneReason::Aborted) => End::Cancelled,
+        (None, DoneReason::Failed) => End::Failed,
+    };
+    let metrics = Metrics::of(&driver);
+    let mut report = report(&driver, status, &end);
+    // Written before the release set's final status: a release that sees this one verified
+    // finds its manifest already there.
+    super::manifest::write(
+        &driver.engine.store,
+        &mut report,
+        driver.prepared.previous.as_ref(),
+    )
+    .await;
     let release = driver.release;
     if let Err(e) = lease::finish(
         &github,
@@ -92,15 +109,6 @@ pub async fn finish(mut driver: Driver<'_>) -> Outcome {
     {
         tracing::warn!(error = %e, "could not set the release set's final status");
     }
-    let end = match (&driver.refused, reason) {
-        (Some(message), _) => End::Refused(message.clone()),
-        (None, DoneReason::Completed) => End::Succeeded,
-        (None, DoneReason::TimedOut) => End::TimedOut,
-        (None, DoneReason::Aborted) => End::Cancelled,
-        (None, DoneReason::Failed) => End::Failed,
-    };
-    let metrics = Metrics::of(&driver);
-    let mut report = report(&driver, status, &end);
     let announced = std::mem::take(&mut driver.announced);
     let announced_events = announced.events.clone();
     report.notifications = announced.delivered().await;
@@ -146,6 +154,7 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
                 health: orchestrate_core::report::HealthVerdict::NotChecked,
                 outcome: ServiceOutcome::NotInRelease,
                 failure: None,
+                artifacts: Vec::new(),
             };
             let Some(svc) = driver.svcs.get(&s.name) else {
                 return base;
@@ -176,6 +185,7 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
                     driver.scheduler.outcome(&s.name).unwrap_or(unsettled)
                 },
                 failure: svc.failure.clone(),
+                artifacts: svc.shared.clone(),
                 ..base
             }
         })
@@ -205,6 +215,7 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
         api: ApiStats::from(driver.engine.github.stats()),
         notifications: Vec::new(),
         error,
+        manifest: None,
     }
 }
 

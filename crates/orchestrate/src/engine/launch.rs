@@ -69,6 +69,8 @@ impl Driver<'_> {
             },
             version: svc.target.clone(),
             release_id: self.prepared.record.to_string(),
+            plan: settings.plan.name.clone(),
+            release_environment: settings.environment.clone(),
         };
         let handle = tokio::spawn(tasks::await_run(
             self.ctx.clone(),

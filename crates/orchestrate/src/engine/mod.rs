@@ -8,12 +8,14 @@
 //! state of each service; `launch` for the commands that start work, `cancel` for cancels,
 //! `events` for what tasks report, `bake` for the canary's bake, `rollback` for rollbacks,
 //! `announce` for notifications sent while it runs) with `tasks` (the async work of each command) → `finish`
-//! (statuses and the report). `session` holds what the commands share around it.
+//! (statuses, the report and its manifest: `manifest`). `session` holds what the commands share
+//! around it.
 //! Time goes through [`pace::Pace`] so a rehearsal on the accelerated emulator keeps the
 //! plan's timings (a 5m bake, a 60s health timeout) in GitHub time.
 
 pub mod health;
 pub mod lease;
+pub mod manifest;
 pub mod metrics;
 pub mod observe;
 pub mod pace;
@@ -74,6 +76,8 @@ pub struct Engine {
     pub skew: chrono::Duration,
     /// Where start notifications go (`None`: nothing is sent, as in a rehearsal).
     pub notify: Option<Arc<Notifications>>,
+    /// The plan's artifact store: the manifest at the end, shared artifacts on the way.
+    pub store: Arc<crate::store::Store>,
 }
 
 /// How a release ended, for the exit code.
@@ -119,6 +123,10 @@ pub enum StartError {
     /// GitHub could not be reached or answered unexpectedly (exit 5).
     #[error("{0}")]
     GitHub(String),
+    /// The plan's artifact store cannot be used (exit 2): unreachable, bad credentials, no
+    /// such bucket.
+    #[error("artifact store: {message}")]
+    Store { message: String, hint: String },
 }
 
 impl StartError {

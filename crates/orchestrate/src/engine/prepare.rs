@@ -37,6 +37,9 @@ pub struct Prepared {
     pub started_at: SystemTime,
     /// What happened before the driver started (waiting for the lock), for the timeline.
     pub notes: Vec<TimelineEntry>,
+    /// The manifest of the last verified release set in the environment: what a rollback
+    /// restores (looked up only when the release may roll back).
+    pub previous: Option<super::manifest::PreviousManifest>,
 }
 
 pub async fn prepare(
@@ -46,6 +49,14 @@ pub async fn prepare(
 ) -> Result<Prepared, StartError> {
     let settings = &release.settings;
     let started_at = engine.pace.system_now();
+    engine
+        .store
+        .preflight()
+        .await
+        .map_err(|e| StartError::Store {
+            message: e.to_string(),
+            hint: e.hint(),
+        })?;
     let deployed = registry::lookup(&engine.github, &settings.plan, &settings.environment)
         .await
         .map_err(|e| StartError::from_github(&e))?;
@@ -77,6 +88,18 @@ pub async fn prepare(
         .environments
         .get(&settings.environment)
         .is_some_and(|e| e.lock);
+    let previous = if settings.rollback_on_failure {
+        super::manifest::previous(
+            &engine.github,
+            &engine.store,
+            &release.orchestrator,
+            &settings.plan.name,
+            &settings.environment,
+        )
+        .await
+    } else {
+        None
+    };
     let mut notes = Vec::new();
     let record = take_lock(engine, release, lock, observer, &mut notes).await?;
     if lock {
@@ -94,6 +117,7 @@ pub async fn prepare(
         record,
         started_at,
         notes,
+        previous,
     })
 }
 

@@ -16,11 +16,15 @@
 
 use std::collections::BTreeMap;
 
-use orchestrate_emulator::{EmulatorConfig, FaultConfig, Scenario, TokenSpec};
+use orchestrate_emulator::{
+    Behaviour, EmulatorConfig, FaultConfig, RepoSpec, Scenario, TokenSpec, WorkflowSpec,
+};
 use serde::Deserialize;
 
 /// Default speed of a rehearsal: a minute of GitHub time per real second.
 pub const DEFAULT_SPEED: f64 = 60.0;
+/// The workflow whose run plays the orchestrating run (the job `orchestrate action` runs in).
+pub const ORCHESTRATING_WORKFLOW: &str = "orchestrate.yml";
 
 /// The scenarios shipped in `examples/scenarios/`, by name.
 pub const BUILT_IN: &[(&str, &str)] = &[
@@ -77,7 +81,18 @@ pub struct Rehearsal {
     pub deployed: BTreeMap<String, String>,
     /// `owner/name` the release set is recorded in (default: the first service's repository).
     pub orchestrator: Option<String>,
+    /// A verified release recorded before this one, with its manifest (what a rollback
+    /// restores).
+    pub previous_release: Option<PreviousReleaseSpec>,
     pub speed: f64,
+}
+
+/// `previous_release: { versions: { backend: 1.2.0, … } }`: a release set recorded as verified
+/// in the orchestrating repository, its manifest uploaded to an earlier orchestrating run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousReleaseSpec {
+    pub versions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,9 +127,18 @@ struct Extras {
     deployed: BTreeMap<String, String>,
     #[serde(default)]
     orchestrator: Option<String>,
+    #[serde(default)]
+    previous_release: Option<PreviousReleaseSpec>,
 }
 
-const EXTRA_KEYS: &[&str] = &["release", "faults", "tokens", "deployed", "orchestrator"];
+const EXTRA_KEYS: &[&str] = &[
+    "release",
+    "faults",
+    "tokens",
+    "deployed",
+    "orchestrator",
+    "previous_release",
+];
 
 impl Rehearsal {
     /// The emulator this rehearsal runs against: its scenario, faults and tokens, at its speed.
@@ -125,6 +149,28 @@ impl Rehearsal {
             time_factor: Some(self.speed),
             ..EmulatorConfig::new(self.scenario.clone())
         }
+    }
+
+    /// [`Rehearsal::emulator_config`] plus the orchestrating repository `orchestrator` with an
+    /// [`ORCHESTRATING_WORKFLOW`] whose runs stay in progress for a day: the workflow run a
+    /// rehearsal's release runs in (its runtime token uploads the manifest).
+    pub fn emulator_config_for(&self, orchestrator: &str) -> EmulatorConfig {
+        let mut config = self.emulator_config();
+        let workflow = WorkflowSpec::new(ORCHESTRATING_WORKFLOW).behaviour(Behaviour::timed(
+            std::time::Duration::ZERO,
+            std::time::Duration::from_secs(24 * 60 * 60),
+            "success",
+        ));
+        let repos = &mut config.scenario.repos;
+        match repos
+            .iter_mut()
+            .find(|r| r.name.eq_ignore_ascii_case(orchestrator))
+        {
+            Some(repo) if repo.workflows.iter().any(|w| w.file == ORCHESTRATING_WORKFLOW) => {}
+            Some(repo) => repo.workflows.push(workflow),
+            None => repos.push(RepoSpec::new(orchestrator).workflow(workflow)),
+        }
+        config
     }
 
     /// `spec` is a path to a file, or the name of a built-in scenario.
@@ -175,6 +221,7 @@ impl Rehearsal {
             release: extras.release,
             deployed: extras.deployed,
             orchestrator: extras.orchestrator,
+            previous_release: extras.previous_release,
         })
     }
 

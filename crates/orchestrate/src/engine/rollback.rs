@@ -1,11 +1,12 @@
-//! Rolling a service back (SPEC §6): to the version the registry had before the release, with
+//! Rolling a service back (SPEC §6): to its version in the last verified release set's manifest
+//! (else the version the registry had before the release), with
 //! its `rollback` workflow or its deploy workflow; refused when there is no previous version or
 //! when it would break the `requires` of an irreversible service that stays deployed.
 
 use std::time::Duration;
 
 use orchestrate_core::dag::Event;
-use orchestrate_core::report::{RollbackOutcome, RollbackReport};
+use orchestrate_core::report::{RollbackOutcome, RollbackReport, VersionSource};
 
 use super::driver::{Driver, outcome_word};
 use super::tasks;
@@ -17,11 +18,8 @@ const DEFAULT_ROLLBACK_LIMIT: Duration = Duration::from_secs(30 * 60);
 impl Driver<'_> {
     pub(super) fn rollback(&mut self, name: &str, now: Duration) {
         let settings = &self.release.settings;
-        let previous = self
-            .prepared
-            .deployed
-            .get(name)
-            .and_then(|d| d.current.clone());
+        let (previous, source) = self.rollback_target(name);
+        let has_previous = previous.is_some();
         let Some(svc) = self.svcs.get(name) else {
             return;
         };
@@ -52,6 +50,7 @@ impl Driver<'_> {
                     run: None,
                     outcome: outcome.clone(),
                     reason: Some(reason),
+                    source: has_previous.then_some(source),
                 });
                 self.queue.push_back(Event::RollbackFinished {
                     service: name.to_owned(),
@@ -79,9 +78,37 @@ impl Driver<'_> {
                     self.engine.pace.to_real(super::cancel::CANCEL_SETTLE),
                 ));
                 let to = previous.unwrap_or_default();
-                self.note(Some(name), format!("rolling back: to {to}"));
+                let from = match &source {
+                    VersionSource::Manifest { deployment_id } => {
+                        format!("the manifest of release {deployment_id}")
+                    }
+                    VersionSource::Registry => "the registry".to_owned(),
+                };
+                self.note(Some(name), format!("rolling back: to {to} (from {from})"));
             }
         }
+    }
+
+    /// The version a rollback of `name` restores and where it comes from: the last verified
+    /// release set's manifest when there is one that names the service, else the registry's
+    /// version from before this release.
+    pub(super) fn rollback_target(&self, name: &str) -> (Option<String>, VersionSource) {
+        if let Some(previous) = &self.prepared.previous
+            && let Some(version) = previous.manifest.verified_version(name)
+        {
+            return (
+                Some(version.to_owned()),
+                VersionSource::Manifest {
+                    deployment_id: previous.deployment_id.clone(),
+                },
+            );
+        }
+        let registry = self
+            .prepared
+            .deployed
+            .get(name)
+            .and_then(|d| d.current.clone());
+        (registry, VersionSource::Registry)
     }
 
     /// Rolling `name` back to `previous` must not break an irreversible service that stays:

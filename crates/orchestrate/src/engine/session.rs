@@ -47,13 +47,39 @@ pub struct MaskSink {
 }
 
 impl MaskSink {
-    fn hook(self) -> orchestrate_github::SecretHook {
+    pub fn hook(self) -> orchestrate_github::SecretHook {
         Arc::new(move |secret: &str| {
             let mut workflow = Workflow::new(std::io::stderr(), self.masker.clone(), self.announce);
             // If stderr is gone nothing can print the token either; the masker still has it.
             let _ = workflow.add_mask(secret);
         })
     }
+}
+
+/// The plan's artifact store for a release whose GitHub client is `github`; a store that can
+/// be told unusable without the network (no AWS credentials) is bad input (exit 2).
+pub fn open_store(
+    settings: &Settings,
+    env: &Env,
+    github: Arc<dyn orchestrate_github::GitHub>,
+    orchestrator: orchestrate_github::Repo,
+    manifest_dir: &std::path::Path,
+    masks: MaskSink,
+) -> Result<Arc<crate::store::Store>, Failure> {
+    let ctx = crate::store::StoreContext {
+        env,
+        github,
+        orchestrator,
+        manifest_dir: manifest_dir.to_path_buf(),
+        on_secret: Some(masks.hook()),
+    };
+    crate::store::open(&settings.plan.artifacts, ctx)
+        .map(Arc::new)
+        .map_err(|e| {
+            let mut problems = Problems::new();
+            problems.input("plan artifacts.store", e.to_string(), e.hint());
+            Failure::BadInput(problems)
+        })
 }
 
 /// The exit code of a release that could not start.
@@ -84,6 +110,11 @@ pub fn start_failure(err: StartError) -> Failure {
         StartError::Refused(message) => Failure::GitHubRefused(message),
         StartError::Locked(message) => Failure::DeploymentFailed(message),
         StartError::GitHub(message) => Failure::Internal(anyhow::anyhow!(message)),
+        StartError::Store { message, hint } => {
+            let mut problems = Problems::new();
+            problems.input("plan artifacts.store", message, hint);
+            Failure::BadInput(problems)
+        }
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Svc {
     pub(super) gate_problem: Option<String>,
     /// Its cancel could not be sent (or did not take): its run may still be running.
     pub(super) cancel_failed: bool,
+    /// The artifacts its run handed on (`share:`).
+    pub shared: Vec<orchestrate_core::artifact::ArtifactRef>,
 }
 
 impl Svc {
@@ -63,6 +65,7 @@ impl Svc {
             started_seen: None,
             gate_problem: None,
             cancel_failed: false,
+            shared: Vec::new(),
         }
     }
 }

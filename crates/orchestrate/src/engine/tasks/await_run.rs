@@ -1,10 +1,14 @@
 //! Awaiting a service's deploy run: recording its deployment once the run is known, then on
-//! completion reading the failed job and step, or downloading the artifacts it hands on.
+//! completion reading the failed job and step, or downloading the artifacts it hands on (and,
+//! for `share:`, recording their references and copying typed documents to the store).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use orchestrate_core::artifact::kinds::check_document;
+use orchestrate_core::artifact::manifest::StoredCopy;
+use orchestrate_core::artifact::{ArtifactRef, DocumentKey, Kind};
 use orchestrate_core::plan::Service;
 use orchestrate_core::report::FailureDetail;
 use orchestrate_github::{
@@ -21,6 +25,9 @@ pub struct DeploymentSpec {
     pub git_ref: String,
     pub version: String,
     pub release_id: String,
+    /// The plan's name and the release's environment: where shared documents are stored.
+    pub plan: String,
+    pub release_environment: String,
 }
 
 /// Awaits `service`'s run: records its deployment once the run is known, then on completion
@@ -89,15 +96,15 @@ pub async fn await_run(
         }
         if let RunState::Completed(run) = state {
             let noticed = (ctx.now)();
-            let (failure, artifacts, artifact_problem) = if run.succeeded() {
-                match download(&ctx, &service, &run, &work_dir).await {
-                    Ok(artifacts) => (None, artifacts, None),
-                    Err(problem) => (None, BTreeMap::new(), Some(problem)),
+            let (failure, handed, artifact_problem) = if run.succeeded() {
+                match download(&ctx, &service, &run, &work_dir, &deployment).await {
+                    Ok(handed) => (None, handed, None),
+                    Err(problem) => (None, Handed::default(), Some(problem)),
                 }
             } else {
                 (
                     Some(failure_of(&ctx.github, &service, &run).await),
-                    BTreeMap::new(),
+                    Handed::default(),
                     None,
                 )
             };
@@ -106,7 +113,8 @@ pub async fn await_run(
                 run,
                 noticed,
                 failure,
-                artifacts,
+                artifacts: handed.fields,
+                shared: handed.shared,
                 artifact_problem,
             });
             return;
@@ -185,26 +193,41 @@ pub(super) async fn failure_of(
     }
 }
 
-/// Downloads every artifact the service declares; their JSON fields by artifact name.
+/// What a run hands on: the JSON fields of every downloaded artifact (for shared ones also
+/// `id`, `run_id`, `repository` and `digest`) and the shared artifacts' references.
+#[derive(Debug, Default)]
+struct Handed {
+    fields: BTreeMap<String, BTreeMap<String, String>>,
+    shared: Vec<ArtifactRef>,
+}
+
+/// Downloads every artifact the service declares (`artifacts` and `share`).
 async fn download(
     ctx: &Ctx,
     service: &Service,
     run: &RunSummary,
     work_dir: &std::path::Path,
-) -> Result<BTreeMap<String, BTreeMap<String, String>>, Problem> {
-    let mut out = BTreeMap::new();
-    if service.artifacts.is_empty() {
+    deployment: &DeploymentSpec,
+) -> Result<Handed, Problem> {
+    let mut out = Handed::default();
+    let names = service.downloads();
+    if names.is_empty() {
         return Ok(out);
     }
     let listed = ctx.github.list_run_artifacts(&service.repo, run.id).await?;
-    for name in &service.artifacts {
+    for name in names {
         let Some(info) = listed
             .iter()
-            .filter(|a| &a.name == name && !a.expired)
+            .filter(|a| a.name == name && !a.expired)
             .max_by_key(|a| a.id)
         else {
+            let key = if service.artifacts.iter().any(|a| a == name) {
+                "artifacts"
+            } else {
+                "share"
+            };
             return Err(Problem::new(format!(
-                "run {} uploaded no artifact named `{name}` (declared in `artifacts:`)",
+                "run {} uploaded no artifact named `{name}` (declared in `{key}:`)",
                 run.html_url
             )));
         };
@@ -216,7 +239,96 @@ async fn download(
         for warning in &extracted.warnings {
             tracing::warn!(service = %service.name, artifact = %name, "{warning}");
         }
-        out.insert(name.clone(), extracted.fields);
+        let mut fields = extracted.fields.clone();
+        if service.share.iter().any(|s| s == name) {
+            let shared = share(ctx, service, run, info, &extracted, deployment).await;
+            // The reference wins over a JSON field of the same name.
+            fields.insert("id".into(), info.id.to_string());
+            fields.insert("run_id".into(), run.id.to_string());
+            fields.insert("repository".into(), service.repo.to_string());
+            if let Some(digest) = &info.digest {
+                fields.insert("digest".into(), digest.clone());
+            }
+            out.shared.push(shared);
+        }
+        out.fields.insert(name.to_owned(), fields);
     }
     Ok(out)
+}
+
+/// The reference of a shared artifact; a typed one (`build-info` …) is checked and, with an
+/// `s3`/`local` store, copied there. A copy that fails is a warning: downstream still has the
+/// reference and the values.
+async fn share(
+    ctx: &Ctx,
+    service: &Service,
+    run: &RunSummary,
+    info: &orchestrate_github::ArtifactInfo,
+    extracted: &orchestrate_github::ExtractedArtifact,
+    deployment: &DeploymentSpec,
+) -> ArtifactRef {
+    let kind = Kind::from_artifact_name(&info.name);
+    let mut reference = ArtifactRef {
+        name: info.name.clone(),
+        id: Some(info.id),
+        run_id: Some(run.id),
+        repository: Some(service.repo.to_string()),
+        digest: info.digest.clone(),
+        size: Some(info.size_in_bytes),
+        kind: kind.map(|k| k.as_str().to_owned()),
+        stored: None,
+    };
+    let Some(kind) = kind else {
+        return reference;
+    };
+    let Some(document) = typed_document(kind, extracted) else {
+        tracing::warn!(service = %service.name, artifact = %info.name, schema = %kind.schema(), "no JSON file in the artifact: not stored as a typed document");
+        return reference;
+    };
+    let bytes = match check_document(kind, &document) {
+        Ok(_) => document,
+        Err(e) => {
+            tracing::warn!(service = %service.name, artifact = %info.name, error = %e, "not stored as a typed document");
+            return reference;
+        }
+    };
+    let key = DocumentKey {
+        plan: deployment.plan.clone(),
+        environment: deployment.release_environment.clone(),
+        deployment_id: deployment.release_id.clone(),
+        service: Some(service.name.clone()),
+        kind: kind.as_str().to_owned(),
+    };
+    match ctx.store.put_shared(&key, &bytes).await {
+        Ok(Some(stored)) => {
+            reference.stored = Some(StoredCopy {
+                location: stored.location,
+                digest: stored.digest,
+            });
+        }
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(service = %service.name, artifact = %info.name, error = %e, "the shared document could not be stored");
+        }
+    }
+    reference
+}
+
+/// The artifact's document for `kind`: `<kind>.json`, `<kind with dashes>.json`, or its only
+/// JSON file.
+fn typed_document(kind: Kind, extracted: &orchestrate_github::ExtractedArtifact) -> Option<Vec<u8>> {
+    let json: Vec<&std::path::PathBuf> = extracted
+        .files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "json"))
+        .collect();
+    let wanted = [
+        format!("{}.json", kind.as_str()),
+        format!("{}.json", kind.as_str().replace('_', "-")),
+    ];
+    let chosen = json
+        .iter()
+        .find(|f| f.file_name().is_some_and(|n| wanted.iter().any(|w| n == w.as_str())))
+        .or_else(|| (json.len() == 1).then(|| &json[0]))?;
+    std::fs::read(extracted.dir.join(chosen)).ok()
 }

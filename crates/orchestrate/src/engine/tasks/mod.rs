@@ -53,6 +53,8 @@ pub enum Msg {
         failure: Option<FailureDetail>,
         /// `artifact name → JSON fields`, when the run succeeded and declared artifacts.
         artifacts: BTreeMap<String, BTreeMap<String, String>>,
+        /// The artifacts it hands on (`share:`), referenced.
+        shared: Vec<orchestrate_core::artifact::ArtifactRef>,
         /// The run succeeded but its declared artifacts could not be handed on: its new
         /// version went out, so it counts as deployed and fails at its gate instead.
         artifact_problem: Option<Problem>,
@@ -118,6 +120,8 @@ pub struct Ctx {
     pub tx: UnboundedSender<Msg>,
     pub skew: chrono::Duration,
     pub now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    /// Where shared typed documents are copied (`s3`/`local` stores).
+    pub store: Arc<crate::store::Store>,
 }
 
 /// Sends a `workflow_dispatch` or `repository_dispatch` of `workflow` (the service's own when
