@@ -99,7 +99,8 @@ pub fn store_manifest(
         masker: io.masker.clone(),
         announce: env.in_github_actions(),
     };
-    let github = crate::engine::session::client(&gh.api_url, settings.auth.as_ref(), masks.clone())?;
+    // A dry run reads nothing back: the client needs no credentials.
+    let github = crate::engine::session::client(&gh.api_url, None, masks.clone())?;
     let store = crate::engine::session::open_store(
         settings,
         env,

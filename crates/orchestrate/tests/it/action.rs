@@ -136,6 +136,7 @@ fn dry_run_from_workflow_dispatch_writes_outputs_the_runner_accepts_and_a_summar
         [
             "deployment_id",
             "failed_services",
+            "manifest_artifact_id",
             "report",
             "rolled_back_services",
             "runs",

@@ -11,6 +11,7 @@ mod engine_github;
 mod fifty;
 mod health_cmd;
 mod lock;
+mod manifest;
 mod notify_e2e;
 mod progress;
 mod rehearse_scenarios;
