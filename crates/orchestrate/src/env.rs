@@ -92,6 +92,9 @@ pub const SMTP_FROM: &str = "SMTP_FROM";
 /// Tests only: the Python interpreter (with `aiosmtpd`) that runs the local SMTP server of the
 /// email channel's tests (they look for one, or install aiosmtpd, when it is not set).
 pub const ORCHESTRATE_TEST_SMTP_PYTHON: &str = "ORCHESTRATE_TEST_SMTP_PYTHON";
+/// Tests only: the Python interpreter (with `moto[server]`) that runs the local S3-compatible
+/// server of the S3 store's tests (they look for one, or install moto, when it is not set).
+pub const ORCHESTRATE_TEST_MOTO_PYTHON: &str = "ORCHESTRATE_TEST_MOTO_PYTHON";
 /// The runner's runtime token (a secret, a JWT): uploads the manifest to the orchestrating run
 /// through the results service. Its `scp` claim names the run and job.
 pub const ACTIONS_RUNTIME_TOKEN: &str = "ACTIONS_RUNTIME_TOKEN";

@@ -14,3 +14,5 @@ pub mod notify;
 pub mod preview;
 pub mod settings;
 pub mod store;
+#[cfg(test)]
+mod test_python;

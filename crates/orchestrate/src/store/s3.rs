@@ -60,6 +60,29 @@ impl S3Config {
     }
 }
 
+/// An error and its sources, as text.
+fn error_chain(e: &object_store::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// S3's `<Code>…</Code>` in an error body.
+fn s3_code(text: &str) -> Option<&str> {
+    let start = text.find("<Code>")? + "<Code>".len();
+    let end = start + text[start..].find("</Code>")?;
+    Some(&text[start..end])
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").chars().take(300).collect()
+}
+
 /// Hands object_store our HTTPS client instead of the one it would build (which would load
 /// the OS certificate store the image does not have).
 #[derive(Debug)]
@@ -161,26 +184,46 @@ impl S3Store {
         Ok(ObjectPath::from(full))
     }
 
+    /// What went wrong, by S3's error code when the answer carried one (object_store reports
+    /// most refusals of a list or a write as a generic error with the status and the body).
     fn error(&self, e: object_store::Error) -> StoreError {
         let store = format!("s3 bucket `{}`", self.config.bucket);
         let bucket = &self.config.bucket;
-        match e {
-            object_store::Error::NotFound { .. } => StoreError::Refused {
+        let text = error_chain(&e);
+        let code = s3_code(&text);
+        let missing = matches!(e, object_store::Error::NotFound { .. }) || code == Some("NoSuchBucket");
+        let denied = matches!(
+            e,
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+        ) || matches!(
+            code,
+            Some("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "ExpiredToken" | "InvalidToken")
+        );
+        if missing {
+            return StoreError::Refused {
                 store,
                 message: format!("bucket `{bucket}` does not exist (or the endpoint serves no such bucket)"),
                 hint: format!("create bucket `{bucket}`, or fix `artifacts.bucket` / `artifacts.endpoint` in the plan"),
-            },
-            object_store::Error::PermissionDenied { source, .. }
-            | object_store::Error::Unauthenticated { source, .. } => StoreError::Refused {
+            };
+        }
+        if denied {
+            return StoreError::Refused {
                 store,
-                message: format!("the credentials were refused: {source}"),
+                message: format!("the credentials were refused ({})", code.unwrap_or("403")),
                 hint: format!("check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), and that they may list and write `{bucket}`"),
-            },
-            other => StoreError::Unreachable {
+            };
+        }
+        if let Some(code) = code {
+            return StoreError::Refused {
                 store,
-                message: other.to_string(),
-                hint: "check `artifacts.endpoint` and the network; the store was retried with backoff".to_owned(),
-            },
+                message: format!("the store refused the request ({code})"),
+                hint: "check `artifacts` in the plan against what the store supports".to_owned(),
+            };
+        }
+        StoreError::Unreachable {
+            store,
+            message: first_line(&text),
+            hint: "check `artifacts.endpoint` and the network; the store was retried with backoff".to_owned(),
         }
     }
 

@@ -1,10 +1,7 @@
 //! Email to a real SMTP server: Python's aiosmtpd, started by the test as a child process.
 //!
-//! The interpreter is `ORCHESTRATE_TEST_SMTP_PYTHON` when set, else `.ci/.venv/bin/python`
-//! (which `bash .ci/run setup` creates with aiosmtpd), else `target/test-venvs/smtp`, else
-//! `python3`. When none of them can import aiosmtpd the test installs it into
-//! `target/test-venvs/smtp` (a fresh clone needs only python3 and the package registry); if
-//! that fails too the test FAILS with instructions: it never skips silently.
+//! The interpreter comes from `crate::test_python` (`ORCHESTRATE_TEST_SMTP_PYTHON`, the CI venv,
+//! `target/test-venvs/smtp`, or installed there): the test never skips silently.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -15,95 +12,29 @@ use orchestrate_core::notify::{at_finish, email as mail};
 use tokio::io::AsyncBufReadExt;
 
 use super::{notifier, notify_to};
-use crate::env::{Env, ORCHESTRATE_TEST_SMTP_PYTHON};
+use crate::env::ORCHESTRATE_TEST_SMTP_PYTHON;
 use crate::gha::Masker;
 use crate::notify::{NotifySecrets, SmtpSecurity, SmtpSettings};
 
 pub const SMTP_USER: &str = "orchestrate";
 pub const SMTP_PASSWORD: &str = "smtp-pa55word-value";
 
-fn can_import_aiosmtpd(python: &Path) -> bool {
-    std::process::Command::new(python)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// The aiosmtpd release the tests are written against (also what `.ci/run setup` installs).
 const AIOSMTPD: &str = "aiosmtpd==1.4.6";
 
 fn python() -> PathBuf {
     static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PYTHON.get_or_init(find_or_provision_python).clone()
-}
-
-fn find_or_provision_python() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let own_venv = workspace.join("target/test-venvs/smtp");
-    let candidates: Vec<PathBuf> = Env::from_process()
-        .get(ORCHESTRATE_TEST_SMTP_PYTHON)
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            workspace.join(".ci/.venv/bin/python"),
-            own_venv.join("bin/python"),
-            PathBuf::from("python3"),
-        ])
-        .collect();
-    if let Some(found) = candidates.iter().find(|p| can_import_aiosmtpd(p)) {
-        return found.clone();
-    }
-    // A fresh clone has only python3: make a venv under target/ so `cargo test` alone works.
-    let provisioned = provision(&own_venv);
-    provisioned.unwrap_or_else(|why| {
-        panic!(
-            "no Python with aiosmtpd for the SMTP test (tried {candidates:?}) and installing it \
-             into {} failed: {why}; run `bash .ci/run setup`, or set \
-             ORCHESTRATE_TEST_SMTP_PYTHON to a Python that has {AIOSMTPD}",
-            own_venv.display()
-        )
-    })
-}
-
-fn provision(venv: &Path) -> Result<PathBuf, String> {
-    let run = |program: &Path, args: &[&str]| -> Result<(), String> {
-        let out = std::process::Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("{}: {e}", program.display()))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} {args:?} exited with {}: {}",
-                program.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    };
-    let venv_arg = venv.to_string_lossy();
-    run(Path::new("python3"), &["-m", "venv", &venv_arg])?;
-    let python = venv.join("bin/python");
-    run(
-        &python,
-        &[
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            AIOSMTPD,
-        ],
-    )?;
-    if can_import_aiosmtpd(&python) {
-        Ok(python)
-    } else {
-        Err("aiosmtpd still cannot be imported".to_owned())
-    }
+    PYTHON
+        .get_or_init(|| {
+            crate::test_python::PythonTool {
+                module: "aiosmtpd",
+                package: AIOSMTPD,
+                venv: "smtp",
+                override_var: ORCHESTRATE_TEST_SMTP_PYTHON,
+            }
+            .find_or_provision()
+        })
+        .clone()
 }
 
 /// A running aiosmtpd; killed when dropped (and it exits by itself when its stdin closes).
