@@ -10,8 +10,9 @@ HOME, CI, GITHUB_ACTIONS; cwd /github/workspace; entrypoint `orchestrate action`
 
 Checked, for each dry-run case: exit code 0; GITHUB_OUTPUT parses under the runner's rules (section 4.3)
 and has status=planned, every output of action.yml, and JSON `runs`/`report`; the summary is
-non-empty and under 1 MiB; the token never appears outside `::add-mask::`; nothing is written
-outside /github. A bad input (unknown environment) must exit 2 with an `::error` annotation,
+non-empty and under 1 MiB; the token and the runtime token (ACTIONS_RUNTIME_TOKEN, passed with
+ACTIONS_RESULTS_URL as the runner does: the dry run's manifest upload fails against a closed
+port, a warning) never appear outside `::add-mask::`; nothing is written outside /github. A bad input (unknown environment) must exit 2 with an `::error` annotation,
 still without leaking the token or writing outside /github.
 
 Needs root (chroot). Usage: container_contract.py --binary B --plan P --action action.yml
@@ -30,6 +31,13 @@ import tempfile
 import uuid
 
 TOKEN = "ghp_FAKE_container_contract_dummy_token"
+# A runtime token shaped like the runner's (a JWT whose `scp` names a run and a job): the dry
+# run's manifest upload goes to a closed port, so it is a warning, and the token a canary.
+RUNTIME_TOKEN = (
+    "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9."
+    "eyJzY3AiOiJBY3Rpb25zLlJlc3VsdHM6Y2FuYXJ5LXJ1bjpjYW5hcnktam9iIn0."
+    "CANARY_runtime_token_signature"
+)
 SUMMARY_LIMIT = 1024 * 1024
 EXPECTED_VERSIONS = {"backend": "1.2.0", "android": "2.1.0", "web": "2.1.0"}
 
@@ -136,6 +144,10 @@ def container_env(action: dict, inputs: dict[str, str], files: dict[str, str], e
             "GITHUB_API_URL": "http://127.0.0.1:9",
             "GITHUB_GRAPHQL_URL": "http://127.0.0.1:9/graphql",
             "GITHUB_WORKFLOW": "Release",
+            # The runner passes the Actions runtime to container actions (protocol.md 4.2).
+            "ACTIONS_RUNTIME_TOKEN": RUNTIME_TOKEN,
+            "ACTIONS_RESULTS_URL": "http://127.0.0.1:9/",
+            "ACTIONS_RUNTIME_URL": "http://127.0.0.1:9/",
             "GITHUB_JOB": "release",
             "RUNNER_OS": "Linux",
             "RUNNER_ARCH": "X64",
@@ -207,17 +219,18 @@ def run_case(
             problems.append(f"[{name}] the step summary is {len(summary_bytes)} bytes, over the runner's 1 MiB")
 
         leaks = [
-            label
+            f"{label} ({which})"
             for label, text in (
                 ("stdout", "\n".join(l for l in stdout.splitlines() if not l.lstrip().startswith("::add-mask::"))),
-                ("stderr", stderr),
+                ("stderr", "\n".join(l for l in stderr.splitlines() if not l.lstrip().startswith("::add-mask::"))),
                 ("outputs", output_text),
                 ("summary", summary_bytes.decode("utf-8", "replace")),
             )
-            if TOKEN in text
+            for which, secret in (("token", TOKEN), ("runtime token", RUNTIME_TOKEN))
+            if secret in text
         ]
         if leaks:
-            problems.append(f"[{name}] the token appears unmasked in: {', '.join(leaks)}")
+            problems.append(f"[{name}] a secret appears unmasked in: {', '.join(leaks)}")
 
         after = snapshot(root)
         stray = sorted(p for p in set(after) - set(before) if not p.startswith("github/"))

@@ -44,7 +44,11 @@ impl Client {
 
     /// The repository's artifacts called exactly `name`, newest first (one request: a
     /// release's manifest has one name, so a page of ten is plenty).
-    pub(crate) async fn artifacts_named(&self, repo: &Repo, name: &str) -> Result<Vec<ArtifactInfo>> {
+    pub(crate) async fn artifacts_named(
+        &self,
+        repo: &Repo,
+        name: &str,
+    ) -> Result<Vec<ArtifactInfo>> {
         let path = format!(
             "/repos/{}/{}/actions/artifacts?name={}&per_page=10",
             repo.owner,

@@ -632,7 +632,10 @@ mod tests {
         assert_eq!(int64(&json!("7000001")), Some(7_000_001));
         assert_eq!(int64(&json!(5)), Some(5));
         assert_eq!(int64(&json!(null)), None);
-        assert_eq!(scalar_text(&json!({"value": "sha256:ab"})).as_deref(), Some("sha256:ab"));
+        assert_eq!(
+            scalar_text(&json!({"value": "sha256:ab"})).as_deref(),
+            Some("sha256:ab")
+        );
     }
 
     #[test]
@@ -645,8 +648,12 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(client.origin, "https://results.example");
-        let err = ResultsClient::new("not a url", &Secret::new(t.clone()), ResultsConfig::default())
-            .expect_err("bad url");
+        let err = ResultsClient::new(
+            "not a url",
+            &Secret::new(t.clone()),
+            ResultsConfig::default(),
+        )
+        .expect_err("bad url");
         assert!(!err.to_string().contains(&t));
     }
 

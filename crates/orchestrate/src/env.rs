@@ -225,7 +225,9 @@ impl Env {
             secret_access_key: self
                 .get(AWS_SECRET_ACCESS_KEY)
                 .map(crate::settings::Secret::new),
-            session_token: self.get(AWS_SESSION_TOKEN).map(crate::settings::Secret::new),
+            session_token: self
+                .get(AWS_SESSION_TOKEN)
+                .map(crate::settings::Secret::new),
             region: owned(AWS_REGION).or_else(|| owned(AWS_DEFAULT_REGION)),
             endpoint: owned(AWS_ENDPOINT_URL_S3).or_else(|| owned(AWS_ENDPOINT_URL)),
         }

@@ -228,7 +228,10 @@ mod tests {
 
     #[test]
     fn kinds_are_named_by_artifact_name_and_schema() {
-        assert_eq!(Kind::from_artifact_name("build-info"), Some(Kind::BuildInfo));
+        assert_eq!(
+            Kind::from_artifact_name("build-info"),
+            Some(Kind::BuildInfo)
+        );
         assert_eq!(
             Kind::from_artifact_name("test_results.json"),
             Some(Kind::TestResults)

@@ -67,7 +67,14 @@ mod tests {
             digest,
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(verify_sha256("m", Some(&digest.to_uppercase().replace("SHA256", "sha256")), b"abc"), Ok(()));
+        assert_eq!(
+            verify_sha256(
+                "m",
+                Some(&digest.to_uppercase().replace("SHA256", "sha256")),
+                b"abc"
+            ),
+            Ok(())
+        );
         assert!(matches!(
             verify_sha256("m", Some(&digest), b"abd"),
             Err(DigestError::Mismatch { .. })

@@ -138,7 +138,10 @@ fn shared(ctx: &mut Ctx<'_>, svc: &RawService, what: &str) -> Vec<String> {
         {
             let diag = ctx.error(
                 a.span,
-                format!("artifact name `{}` in `share` of {what} contains {c:?}", a.value),
+                format!(
+                    "artifact name `{}` in `share` of {what} contains {c:?}",
+                    a.value
+                ),
             );
             diag.hint = Some(
                 "artifact names cannot contain `\" : < > | * ? \\ /` or line breaks".to_owned(),
@@ -146,7 +149,10 @@ fn shared(ctx: &mut Ctx<'_>, svc: &RawService, what: &str) -> Vec<String> {
         } else if out.contains(&a.value) {
             let diag = ctx.error(
                 a.span,
-                format!("artifact `{}` is listed twice in `share` of {what}", a.value),
+                format!(
+                    "artifact `{}` is listed twice in `share` of {what}",
+                    a.value
+                ),
             );
             diag.hint = Some("list each artifact once".to_owned());
         } else {

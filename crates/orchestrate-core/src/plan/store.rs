@@ -137,7 +137,8 @@ pub(crate) fn validate(ctx: &mut Ctx<'_>, raw: Option<&RawStore>) -> StoreConfig
                 Some(b) => {
                     let diag = ctx.error(b.span, format!("`{}` is not an S3 bucket name", b.value));
                     diag.hint = Some(
-                        "bucket names are 3 to 63 lowercase letters, digits, `.` and `-`".to_owned(),
+                        "bucket names are 3 to 63 lowercase letters, digits, `.` and `-`"
+                            .to_owned(),
                     );
                     String::new()
                 }
@@ -150,8 +151,18 @@ pub(crate) fn validate(ctx: &mut Ctx<'_>, raw: Option<&RawStore>) -> StoreConfig
             };
             let prefix = raw.prefix.as_ref().map_or(String::new(), |p| {
                 let trimmed = p.value.trim_matches('/').to_owned();
-                if trimmed.split('/').any(|s| s.is_empty() || s == "." || s == "..") && !trimmed.is_empty() {
-                    let diag = ctx.error(p.span, format!("`artifacts.prefix` `{}` has an empty, `.` or `..` segment", p.value));
+                if trimmed
+                    .split('/')
+                    .any(|s| s.is_empty() || s == "." || s == "..")
+                    && !trimmed.is_empty()
+                {
+                    let diag = ctx.error(
+                        p.span,
+                        format!(
+                            "`artifacts.prefix` `{}` has an empty, `.` or `..` segment",
+                            p.value
+                        ),
+                    );
                     diag.hint = Some("write the key prefix as `a/b`".to_owned());
                 }
                 trimmed
@@ -159,14 +170,23 @@ pub(crate) fn validate(ctx: &mut Ctx<'_>, raw: Option<&RawStore>) -> StoreConfig
             if let Some(e) = &raw.endpoint
                 && !(e.value.starts_with("http://") || e.value.starts_with("https://"))
             {
-                let diag = ctx.error(e.span, format!("`artifacts.endpoint` `{}` is not an http(s) URL", e.value));
-                diag.hint = Some("e.g. `https://<account>.r2.cloudflarestorage.com` or `http://127.0.0.1:9000`".to_owned());
+                let diag = ctx.error(
+                    e.span,
+                    format!("`artifacts.endpoint` `{}` is not an http(s) URL", e.value),
+                );
+                diag.hint = Some(
+                    "e.g. `https://<account>.r2.cloudflarestorage.com` or `http://127.0.0.1:9000`"
+                        .to_owned(),
+                );
             }
             StoreConfig::S3 {
                 bucket,
                 prefix,
                 region: raw.region.as_ref().map(|r| r.value.clone()),
-                endpoint: raw.endpoint.as_ref().map(|e| e.value.trim_end_matches('/').to_owned()),
+                endpoint: raw
+                    .endpoint
+                    .as_ref()
+                    .map(|e| e.value.trim_end_matches('/').to_owned()),
             }
         }
         "local" => {
@@ -178,13 +198,18 @@ pub(crate) fn validate(ctx: &mut Ctx<'_>, raw: Option<&RawStore>) -> StoreConfig
             ] {
                 only_for(ctx, value, key, "s3");
             }
-            let path = raw.path.as_ref().map_or(DEFAULT_LOCAL_PATH.to_owned(), |p| {
-                if p.value.trim().is_empty() {
-                    let diag = ctx.error(p.span, "`artifacts.path` is empty");
-                    diag.hint = Some(format!("name a directory, or leave `path` out for `{DEFAULT_LOCAL_PATH}`"));
-                }
-                p.value.clone()
-            });
+            let path = raw
+                .path
+                .as_ref()
+                .map_or(DEFAULT_LOCAL_PATH.to_owned(), |p| {
+                    if p.value.trim().is_empty() {
+                        let diag = ctx.error(p.span, "`artifacts.path` is empty");
+                        diag.hint = Some(format!(
+                            "name a directory, or leave `path` out for `{DEFAULT_LOCAL_PATH}`"
+                        ));
+                    }
+                    p.value.clone()
+                });
             StoreConfig::Local { path }
         }
         other => {

@@ -36,7 +36,13 @@ pub fn run(env: &Env, io: &mut Io) -> Result<(), Failure> {
     show_preview(io, &preview).context("writing to stdout")?;
     let gh = env.github();
     let mut report = dry_run::report(&settings, &preview, SystemTime::now(), gh.run_url());
-    dry_run::store_manifest(&settings, env, io, &mut report, &super::run::manifest_dir(&gh))?;
+    dry_run::store_manifest(
+        &settings,
+        env,
+        io,
+        &mut report,
+        &super::run::manifest_dir(&gh),
+    )?;
     write_outputs(&gh, io, &report)?;
     let summary = format!(
         "{}{}",

@@ -14,8 +14,8 @@ use orchestrate_core::plan::Plan;
 use orchestrate_emulator::{DEFAULT_TOKEN, RunningEmulator};
 use orchestrate_github::results::{ResultsClient, ResultsConfig, zip_files};
 use orchestrate_github::{
-    DeploymentState, DeploymentStatusUpdate, GitHub, ReleaseMember, ReleaseSet, Repo,
-    RetryPolicy, Secret,
+    DeploymentState, DeploymentStatusUpdate, GitHub, ReleaseMember, ReleaseSet, Repo, RetryPolicy,
+    Secret,
 };
 
 use crate::engine::rehearsal::{ORCHESTRATING_WORKFLOW, PreviousReleaseSpec};
@@ -42,7 +42,12 @@ pub fn start(emulator: &RunningEmulator, repo: &Repo) -> Result<OrchestratingRun
     let name = repo.to_string();
     let run_id = emulator
         .start_run(&name, ORCHESTRATING_WORKFLOW, "orchestrate-rehearsal")
-        .ok_or_else(|| internal("starting the orchestrating run", format!("no {ORCHESTRATING_WORKFLOW} in {name}")))?;
+        .ok_or_else(|| {
+            internal(
+                "starting the orchestrating run",
+                format!("no {ORCHESTRATING_WORKFLOW} in {name}"),
+            )
+        })?;
     let (runtime_token, _, _) = emulator.runtime_token(&name, run_id);
     Ok(OrchestratingRun {
         repo: repo.clone(),
@@ -152,7 +157,12 @@ fn verified_manifest(
             let service = ManifestService {
                 repo: s.repo.to_string(),
                 from_version: None,
-                outcome: if target.is_some() { "succeeded" } else { "not_in_release" }.to_owned(),
+                outcome: if target.is_some() {
+                    "succeeded"
+                } else {
+                    "not_in_release"
+                }
+                .to_owned(),
                 to_version: target,
                 run: None,
                 health: if s.health.is_some() {

@@ -21,8 +21,6 @@ use orchestrate_github::{
 use super::Io;
 use super::orchestrating::{self, OrchestratingRun};
 use crate::cli::{Format, RehearseArgs};
-use crate::store::github::{GithubStore, Upload};
-use crate::store::Store;
 use crate::engine::observe::{Lines, Live, Observer};
 use crate::engine::registry::deployment_environment;
 use crate::engine::rehearsal::Rehearsal;
@@ -30,6 +28,8 @@ use crate::engine::{Engine, HealthRoute, Outcome, Pace, Release, session};
 use crate::env::Env;
 use crate::error::Failure;
 use crate::settings::{Given, Problems, Purpose, RawSettings, Settings, planfile};
+use crate::store::Store;
+use crate::store::github::{GithubStore, Upload};
 
 pub fn run(args: &RehearseArgs, _env: &Env, io: &mut Io) -> Result<(), Failure> {
     let rehearsal = load_scenario(&args.scenario)?;

@@ -98,10 +98,7 @@ pub fn in_action(settings: &Settings, env: &Env, io: &mut Io) -> Result<(), Fail
 /// Where the action writes the manifest when it is not in Actions (the `github` store).
 pub(super) fn manifest_dir(gh: &GithubContext) -> std::path::PathBuf {
     let base = gh.workspace.as_deref().map(std::path::Path::new);
-    crate::settings::planfile::resolve(
-        std::path::Path::new(crate::cli::DEFAULT_MANIFEST_DIR),
-        base,
-    )
+    crate::settings::planfile::resolve(std::path::Path::new(crate::cli::DEFAULT_MANIFEST_DIR), base)
 }
 
 /// Runs the release against GitHub; notifications are sent and recorded in the report.

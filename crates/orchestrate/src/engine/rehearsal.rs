@@ -166,7 +166,11 @@ impl Rehearsal {
             .iter_mut()
             .find(|r| r.name.eq_ignore_ascii_case(orchestrator))
         {
-            Some(repo) if repo.workflows.iter().any(|w| w.file == ORCHESTRATING_WORKFLOW) => {}
+            Some(repo)
+                if repo
+                    .workflows
+                    .iter()
+                    .any(|w| w.file == ORCHESTRATING_WORKFLOW) => {}
             Some(repo) => repo.workflows.push(workflow),
             None => repos.push(RepoSpec::new(orchestrator).workflow(workflow)),
         }

@@ -11,7 +11,7 @@ use orchestrate_core::artifact::{DocumentKey, manifest_artifact_name};
 use orchestrate_github::results::{ResultsClient, ResultsError, zip_files};
 use orchestrate_github::{ArtifactLimits, GitHub, Repo};
 
-use super::{LocalStore, MAX_DOCUMENT, Stored, StoreError};
+use super::{LocalStore, MAX_DOCUMENT, StoreError, Stored};
 
 /// The file inside the manifest artifact.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -57,7 +57,10 @@ impl GithubStore {
         match &self.upload {
             Upload::Results(_) => format!("artifacts of the orchestrating run in {}", self.repo),
             Upload::Dir(dir) => dir.describe(),
-            Upload::Unavailable(_) => format!("artifacts of the orchestrating run in {} (unavailable)", self.repo),
+            Upload::Unavailable(_) => format!(
+                "artifacts of the orchestrating run in {} (unavailable)",
+                self.repo
+            ),
         }
     }
 
@@ -98,7 +101,10 @@ impl GithubStore {
 
     /// The manifest of release `key.deployment_id`: from `--manifest-dir` when that is where
     /// this store writes, else from the orchestrating repository's artifacts.
-    pub async fn get_manifest(&self, key: &DocumentKey) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+    pub async fn get_manifest(
+        &self,
+        key: &DocumentKey,
+    ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         if let Upload::Dir(dir) = &self.upload
             && let Some(found) = dir.get(key)?
         {
@@ -140,12 +146,16 @@ impl GithubStore {
                 .download_artifact(&self.repo, &artifact, &dest, &limits)
                 .await
                 .map_err(github_error)?;
-            let bytes = std::fs::read(dest.join(MANIFEST_FILE)).map_err(|source| StoreError::Io {
-                store: "github".to_owned(),
-                what: format!("artifact {candidate} has no {MANIFEST_FILE}"),
-                source,
-            })?;
-            return Ok(Some((bytes, format!("artifact {candidate} (id {})", artifact.id))));
+            let bytes =
+                std::fs::read(dest.join(MANIFEST_FILE)).map_err(|source| StoreError::Io {
+                    store: "github".to_owned(),
+                    what: format!("artifact {candidate} has no {MANIFEST_FILE}"),
+                    source,
+                })?;
+            return Ok(Some((
+                bytes,
+                format!("artifact {candidate} (id {})", artifact.id),
+            )));
         }
         Ok(None)
     }
@@ -158,7 +168,8 @@ fn results_error(e: ResultsError) -> StoreError {
         StoreError::Unreachable {
             store,
             message,
-            hint: "the upload was retried with backoff; the release's outcome is unaffected".to_owned(),
+            hint: "the upload was retried with backoff; the release's outcome is unaffected"
+                .to_owned(),
         }
     } else {
         StoreError::Refused {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use orchestrate_core::artifact::{DocumentKey, verify_sha256};
 
-use super::{MAX_DOCUMENT, Stored, StoreError, digest};
+use super::{MAX_DOCUMENT, StoreError, Stored, digest};
 
 #[derive(Debug, Clone)]
 pub struct LocalStore {
@@ -55,11 +55,13 @@ impl LocalStore {
     pub fn put(&self, key: &DocumentKey, bytes: &[u8]) -> Result<Stored, StoreError> {
         let path = self.path_of(key)?;
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(self.io(format!("cannot create {}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(self.io(format!("cannot create {}", dir.display())))?;
         let sum = digest(bytes);
         atomic_write(&dir, &sidecar(&path), format!("{sum}\n").as_bytes())
             .map_err(self.io(format!("cannot write {}", sidecar(&path).display())))?;
-        atomic_write(&dir, &path, bytes).map_err(self.io(format!("cannot write {}", path.display())))?;
+        atomic_write(&dir, &path, bytes)
+            .map_err(self.io(format!("cannot write {}", path.display())))?;
         Ok(Stored {
             location: path.display().to_string(),
             digest: sum,
@@ -77,18 +79,20 @@ impl LocalStore {
             Err(e) => return Err(self.io(format!("cannot read {}", path.display()))(e)),
         };
         if meta.len() > MAX_DOCUMENT {
-            return Err(self.io(format!("{} is larger than {MAX_DOCUMENT} bytes", path.display()))(
-                std::io::Error::other("too large"),
-            ));
+            return Err(self.io(format!(
+                "{} is larger than {MAX_DOCUMENT} bytes",
+                path.display()
+            ))(std::io::Error::other("too large")));
         }
-        let bytes = std::fs::read(&path).map_err(self.io(format!("cannot read {}", path.display())))?;
+        let bytes =
+            std::fs::read(&path).map_err(self.io(format!("cannot read {}", path.display())))?;
         let expected = std::fs::read_to_string(sidecar(&path)).ok();
-        verify_sha256(&path.display().to_string(), expected.as_deref(), &bytes).map_err(|source| {
-            StoreError::Digest {
+        verify_sha256(&path.display().to_string(), expected.as_deref(), &bytes).map_err(
+            |source| StoreError::Digest {
                 store: "local store".to_owned(),
                 source,
-            }
-        })?;
+            },
+        )?;
         Ok(Some((bytes, path.display().to_string())))
     }
 }

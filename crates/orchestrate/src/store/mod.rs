@@ -165,7 +165,10 @@ impl Store {
     }
 
     /// Reads a manifest back, its digest verified; `Ok(None)` when there is none.
-    pub async fn get_manifest(&self, key: &DocumentKey) -> Result<Option<(Vec<u8>, String)>, StoreError> {
+    pub async fn get_manifest(
+        &self,
+        key: &DocumentKey,
+    ) -> Result<Option<(Vec<u8>, String)>, StoreError> {
         match self {
             Store::Github(s) => s.get_manifest(key).await,
             Store::S3(s) => s.get(key).await,

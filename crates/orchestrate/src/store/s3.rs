@@ -12,12 +12,12 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::client::{HttpClient, HttpConnector};
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt as _, PutOptions,
-    PutPayload, RetryConfig,
+    Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt as _, PutOptions, PutPayload,
+    RetryConfig,
 };
 use orchestrate_core::artifact::{DocumentKey, verify_sha256};
 
-use super::{MAX_DOCUMENT, Stored, StoreError, digest};
+use super::{MAX_DOCUMENT, StoreError, Stored, digest};
 use crate::settings::Secret;
 
 /// The metadata key that carries a document's digest (`x-amz-meta-sha256`).
@@ -48,7 +48,12 @@ pub struct S3Config {
 }
 
 impl S3Config {
-    pub fn new(bucket: &str, prefix: &str, region: Option<&str>, endpoint: Option<&str>) -> S3Config {
+    pub fn new(
+        bucket: &str,
+        prefix: &str,
+        region: Option<&str>,
+        endpoint: Option<&str>,
+    ) -> S3Config {
         S3Config {
             bucket: bucket.to_owned(),
             prefix: prefix.trim_matches('/').to_owned(),
@@ -80,7 +85,12 @@ fn s3_code(text: &str) -> Option<&str> {
 }
 
 fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").chars().take(300).collect()
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect()
 }
 
 /// Hands object_store our HTTPS client instead of the one it would build (which would load
@@ -149,7 +159,11 @@ impl S3Store {
         if let Some(token) = &credentials.session_token {
             builder = builder.with_token(token.expose());
         }
-        if let Some(endpoint) = config.endpoint.clone().or_else(|| credentials.endpoint.clone()) {
+        if let Some(endpoint) = config
+            .endpoint
+            .clone()
+            .or_else(|| credentials.endpoint.clone())
+        {
             builder = builder
                 .with_allow_http(endpoint.starts_with("http://"))
                 .with_endpoint(endpoint);
@@ -191,26 +205,40 @@ impl S3Store {
         let bucket = &self.config.bucket;
         let text = error_chain(&e);
         let code = s3_code(&text);
-        let missing = matches!(e, object_store::Error::NotFound { .. }) || code == Some("NoSuchBucket");
+        let missing =
+            matches!(e, object_store::Error::NotFound { .. }) || code == Some("NoSuchBucket");
         let denied = matches!(
             e,
-            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+            object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. }
         ) || matches!(
             code,
-            Some("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied" | "ExpiredToken" | "InvalidToken")
+            Some(
+                "InvalidAccessKeyId"
+                    | "SignatureDoesNotMatch"
+                    | "AccessDenied"
+                    | "ExpiredToken"
+                    | "InvalidToken"
+            )
         );
         if missing {
             return StoreError::Refused {
                 store,
-                message: format!("bucket `{bucket}` does not exist (or the endpoint serves no such bucket)"),
-                hint: format!("create bucket `{bucket}`, or fix `artifacts.bucket` / `artifacts.endpoint` in the plan"),
+                message: format!(
+                    "bucket `{bucket}` does not exist (or the endpoint serves no such bucket)"
+                ),
+                hint: format!(
+                    "create bucket `{bucket}`, or fix `artifacts.bucket` / `artifacts.endpoint` in the plan"
+                ),
             };
         }
         if denied {
             return StoreError::Refused {
                 store,
                 message: format!("the credentials were refused ({})", code.unwrap_or("403")),
-                hint: format!("check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), and that they may list and write `{bucket}`"),
+                hint: format!(
+                    "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), and that they may list and write `{bucket}`"
+                ),
             };
         }
         if let Some(code) = code {
@@ -223,13 +251,15 @@ impl S3Store {
         StoreError::Unreachable {
             store,
             message: first_line(&text),
-            hint: "check `artifacts.endpoint` and the network; the store was retried with backoff".to_owned(),
+            hint: "check `artifacts.endpoint` and the network; the store was retried with backoff"
+                .to_owned(),
         }
     }
 
     /// One list request under the prefix: the bucket exists and the credentials are good.
     pub async fn preflight(&self) -> Result<(), StoreError> {
-        let prefix = (!self.config.prefix.is_empty()).then(|| ObjectPath::from(self.config.prefix.as_str()));
+        let prefix =
+            (!self.config.prefix.is_empty()).then(|| ObjectPath::from(self.config.prefix.as_str()));
         self.store
             .list_with_delimiter(prefix.as_ref())
             .await
@@ -243,7 +273,10 @@ impl S3Store {
         let sum = digest(bytes);
         let mut attributes = Attributes::new();
         attributes.insert(Attribute::ContentType, "application/json".into());
-        attributes.insert(Attribute::Metadata(DIGEST_METADATA.into()), sum.clone().into());
+        attributes.insert(
+            Attribute::Metadata(DIGEST_METADATA.into()),
+            sum.clone().into(),
+        );
         let options = PutOptions {
             attributes,
             ..PutOptions::default()
@@ -281,9 +314,11 @@ impl S3Store {
             .get(&Attribute::Metadata(DIGEST_METADATA.into()))
             .map(|v| v.as_ref().to_owned());
         let bytes = result.bytes().await.map_err(|e| self.error(e))?;
-        verify_sha256(&location, expected.as_deref(), &bytes).map_err(|source| StoreError::Digest {
-            store: format!("s3 bucket `{}`", self.config.bucket),
-            source,
+        verify_sha256(&location, expected.as_deref(), &bytes).map_err(|source| {
+            StoreError::Digest {
+                store: format!("s3 bucket `{}`", self.config.bucket),
+                source,
+            }
         })?;
         Ok(Some((bytes.to_vec(), location)))
     }
@@ -291,6 +326,9 @@ impl S3Store {
     /// The object_store client, for tests that tamper with what was written.
     #[cfg(test)]
     pub(crate) fn raw(&self) -> (Arc<AmazonS3>, ObjectPath) {
-        (Arc::clone(&self.store), ObjectPath::from(self.config.prefix.as_str()))
+        (
+            Arc::clone(&self.store),
+            ObjectPath::from(self.config.prefix.as_str()),
+        )
     }
 }

@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use orchestrate_core::artifact::Manifest;
 use orchestrate_emulator::{DEFAULT_TOKEN, RepoSpec, RunningEmulator, WorkflowSpec};
-use orchestrate_github::{
-    ArtifactLimits, Client, ClientConfig, Credentials, GitHub, Repo, Secret,
-};
+use orchestrate_github::{ArtifactLimits, Client, ClientConfig, Credentials, GitHub, Repo, Secret};
 use serde_json::Value;
 
 use crate::engine_github::{action_env, run_action, workspace_with};
@@ -43,15 +41,13 @@ services:
 async fn emulator() -> RunningEmulator {
     let mut scenario = crate::engine_github::scenario(Duration::from_secs(4));
     scenario.repos.retain(|r| r.name != "acme/release");
-    scenario.repos.push(
-        RepoSpec::new("acme/release").workflow(WorkflowSpec::new("orchestrate.yml").behaviour(
-            orchestrate_emulator::Behaviour::timed(
-                Duration::ZERO,
-                Duration::from_secs(86_400),
-                "success",
-            ),
+    scenario.repos.push(RepoSpec::new("acme/release").workflow(
+        WorkflowSpec::new("orchestrate.yml").behaviour(orchestrate_emulator::Behaviour::timed(
+            Duration::ZERO,
+            Duration::from_secs(86_400),
+            "success",
         )),
-    );
+    ));
     let config = orchestrate_emulator::EmulatorConfig {
         time_factor: Some(10.0),
         ..orchestrate_emulator::EmulatorConfig::new(scenario)
@@ -68,7 +64,10 @@ fn schema() -> Value {
 }
 
 /// Downloads release `id`'s manifest artifact the way a later release does (REST by name).
-async fn download_manifest(emu: &RunningEmulator, id: &str) -> (Vec<u8>, orchestrate_github::ArtifactInfo) {
+async fn download_manifest(
+    emu: &RunningEmulator,
+    id: &str,
+) -> (Vec<u8>, orchestrate_github::ArtifactInfo) {
     let client = Client::new(ClientConfig::new(
         emu.base_url(),
         Credentials::Token(Secret::new(DEFAULT_TOKEN)),
@@ -82,15 +81,24 @@ async fn download_manifest(emu: &RunningEmulator, id: &str) -> (Vec<u8>, orchest
         .find_artifacts(&repo, &format!("orchestrate-manifest-{id}"))
         .await
         .expect("listed");
-    let artifact = found.into_iter().next().expect("the manifest artifact exists");
+    let artifact = found
+        .into_iter()
+        .next()
+        .expect("the manifest artifact exists");
     let dir = tempfile::tempdir().expect("tempdir");
     let dest = dir.path().join("m");
     let extracted = client
         .download_artifact(&repo, &artifact, &dest, &ArtifactLimits::default())
         .await
         .expect("downloads");
-    assert!(extracted.digest_verified, "the published digest was checked");
-    (std::fs::read(dest.join("manifest.json")).expect("manifest.json"), artifact)
+    assert!(
+        extracted.digest_verified,
+        "the published digest was checked"
+    );
+    (
+        std::fs::read(dest.join("manifest.json")).expect("manifest.json"),
+        artifact,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,10 +120,9 @@ async fn the_action_uploads_a_manifest_that_validates_and_references_what_was_sh
     env.push(("ACTIONS_RESULTS_URL".into(), format!("{}/", emu.base_url())));
     let out = run_action(root.path(), env).await;
     assert_eq!(out.code, 0, "{out:?}");
-    let outputs = parse_env_file(
-        &std::fs::read_to_string(root.path().join("set_output")).expect("outputs"),
-    )
-    .expect("the runner accepts the outputs");
+    let outputs =
+        parse_env_file(&std::fs::read_to_string(root.path().join("set_output")).expect("outputs"))
+            .expect("the runner accepts the outputs");
     let summary = std::fs::read_to_string(root.path().join("step_summary")).expect("summary");
     let artifact_id: u64 = outputs["manifest_artifact_id"]
         .parse()
@@ -123,11 +130,18 @@ async fn the_action_uploads_a_manifest_that_validates_and_references_what_was_sh
 
     let (bytes, artifact) = download_manifest(&emu, &outputs["deployment_id"]).await;
     assert_eq!(artifact.id, artifact_id);
-    assert_eq!(artifact.run_id, Some(run_id), "an artifact of the orchestrating run");
+    assert_eq!(
+        artifact.run_id,
+        Some(run_id),
+        "an artifact of the orchestrating run"
+    );
     let json: Value = serde_json::from_slice(&bytes).expect("JSON");
     let schema = schema();
     let validator = jsonschema::validator_for(&schema).expect("a valid schema");
-    let problems: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+    let problems: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
     assert!(problems.is_empty(), "{problems:#?}\n{json:#}");
     let manifest = Manifest::parse(&bytes).expect("a manifest");
     assert!(manifest.verified);
@@ -139,7 +153,11 @@ async fn the_action_uploads_a_manifest_that_validates_and_references_what_was_sh
     assert_eq!(shared.len(), 1, "{shared:?}");
     let info = &shared[0];
     assert_eq!(info.name, "build-info");
-    assert!(info.digest.as_deref().is_some_and(|d| d.starts_with("sha256:")));
+    assert!(
+        info.digest
+            .as_deref()
+            .is_some_and(|d| d.starts_with("sha256:"))
+    );
     let web = emu.runs("acme/web");
     assert_eq!(
         web[0].inputs.get("image").map(String::as_str),
@@ -186,10 +204,9 @@ async fn without_a_runtime_token_the_release_succeeds_and_says_the_manifest_was_
     );
     let out = run_action(root.path(), env).await;
     assert_eq!(out.code, 0, "{out:?}");
-    let outputs = parse_env_file(
-        &std::fs::read_to_string(root.path().join("set_output")).expect("outputs"),
-    )
-    .expect("outputs parse");
+    let outputs =
+        parse_env_file(&std::fs::read_to_string(root.path().join("set_output")).expect("outputs"))
+            .expect("outputs parse");
     assert_eq!(outputs["status"], "succeeded");
     assert_eq!(outputs["manifest_artifact_id"], "");
     let summary = std::fs::read_to_string(root.path().join("step_summary")).expect("summary");
@@ -233,16 +250,25 @@ fn a_rehearsed_rollback_restores_the_last_verified_manifest() {
         ],
         "{rollbacks:#?}"
     );
-    assert!(report["manifest"]["artifact_id"].as_u64().is_some(), "{}", report["manifest"]);
-    assert!(out.stderr.contains("starting from verified release"), "{}", out.stderr);
+    assert!(
+        report["manifest"]["artifact_id"].as_u64().is_some(),
+        "{}",
+        report["manifest"]
+    );
+    assert!(
+        out.stderr.contains("starting from verified release"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn the_manifest_wins_over_a_registry_that_moved_on_since_the_last_verified_release() {
     // web 2.0.1 went out by hand after the last verified release (web 2.0.0): a rollback goes
     // back to the verified set, not to the unverified hotfix.
-    let text = std::fs::read_to_string(repo_root().join("examples/scenarios/android-upload-fails.yml"))
-        .expect("scenario");
+    let text =
+        std::fs::read_to_string(repo_root().join("examples/scenarios/android-upload-fails.yml"))
+            .expect("scenario");
     let text = text.replacen(
         "deployed: { backend: 1.2.0, android: 2.0.0, ios: 2.0.0, web: 2.0.0, desktop: 2.0.0 }",
         "deployed: { backend: 1.2.0, android: 2.0.0, ios: 2.0.0, web: 2.0.1, desktop: 2.0.0 }",
@@ -251,7 +277,12 @@ fn the_manifest_wins_over_a_registry_that_moved_on_since_the_last_verified_relea
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("hotfix.yml");
     std::fs::write(&path, text).expect("scenario file");
-    let out = rehearse(&["--scenario", path.to_str().expect("utf-8"), "--format", "json"]);
+    let out = rehearse(&[
+        "--scenario",
+        path.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.code, 1, "{out:?}");
     let report: Value = serde_json::from_str(&out.stdout).expect("JSON report");
     let web = report["rollbacks"]
@@ -264,5 +295,9 @@ fn the_manifest_wins_over_a_registry_that_moved_on_since_the_last_verified_relea
         .as_array()
         .and_then(|s| s.iter().find(|s| s["name"] == "web"))
         .map(|s| s["from_version"].clone());
-    assert_eq!(from, Some(Value::from("2.0.1")), "the registry's version is what was replaced");
+    assert_eq!(
+        from,
+        Some(Value::from("2.0.1")),
+        "the registry's version is what was replaced"
+    );
 }

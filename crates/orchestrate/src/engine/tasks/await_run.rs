@@ -316,7 +316,10 @@ async fn share(
 
 /// The artifact's document for `kind`: `<kind>.json`, `<kind with dashes>.json`, or its only
 /// JSON file.
-fn typed_document(kind: Kind, extracted: &orchestrate_github::ExtractedArtifact) -> Option<Vec<u8>> {
+fn typed_document(
+    kind: Kind,
+    extracted: &orchestrate_github::ExtractedArtifact,
+) -> Option<Vec<u8>> {
     let json: Vec<&std::path::PathBuf> = extracted
         .files
         .iter()
@@ -328,7 +331,10 @@ fn typed_document(kind: Kind, extracted: &orchestrate_github::ExtractedArtifact)
     ];
     let chosen = json
         .iter()
-        .find(|f| f.file_name().is_some_and(|n| wanted.iter().any(|w| n == w.as_str())))
+        .find(|f| {
+            f.file_name()
+                .is_some_and(|n| wanted.iter().any(|w| n == w.as_str()))
+        })
         .or_else(|| (json.len() == 1).then(|| &json[0]))?;
     std::fs::read(extracted.dir.join(chosen)).ok()
 }

@@ -10,9 +10,15 @@ use super::{LocalStore, StoreError};
 #[test]
 #[ignore = "writes schema/manifest.schema.json"]
 fn regenerate_manifest_schema() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema/manifest.schema.json");
-    std::fs::write(path, orchestrate_core::artifact::schema::manifest_schema_text())
-        .expect("writes the schema");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../schema/manifest.schema.json"
+    );
+    std::fs::write(
+        path,
+        orchestrate_core::artifact::schema::manifest_schema_text(),
+    )
+    .expect("writes the schema");
 }
 
 #[test]
@@ -22,7 +28,13 @@ fn local_writes_are_atomic_and_reads_verify_the_digest() {
     store.preflight().expect("writable");
     let key = DocumentKey::manifest("pratiko", "staging", "42");
     let stored = store.put(&key, b"{\"a\":1}\n").expect("written");
-    assert!(stored.location.ends_with("pratiko/staging/42/manifest.json"), "{}", stored.location);
+    assert!(
+        stored
+            .location
+            .ends_with("pratiko/staging/42/manifest.json"),
+        "{}",
+        stored.location
+    );
     let (bytes, _) = store.get(&key).expect("read").expect("present");
     assert_eq!(bytes, b"{\"a\":1}\n");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("store/pratiko/staging/42"))
@@ -31,14 +43,20 @@ fn local_writes_are_atomic_and_reads_verify_the_digest() {
         .collect();
     let mut leftovers = leftovers;
     leftovers.sort();
-    assert_eq!(leftovers, ["manifest.json", "manifest.json.sha256"], "no temporary files left");
+    assert_eq!(
+        leftovers,
+        ["manifest.json", "manifest.json.sha256"],
+        "no temporary files left"
+    );
     // Tampered after the write: the read refuses it.
     std::fs::write(&stored.location, b"{\"a\":2}\n").expect("tamper");
     assert!(matches!(store.get(&key), Err(StoreError::Digest { .. })));
-    assert!(store
-        .get(&DocumentKey::manifest("pratiko", "staging", "43"))
-        .expect("no error")
-        .is_none());
+    assert!(
+        store
+            .get(&DocumentKey::manifest("pratiko", "staging", "43"))
+            .expect("no error")
+            .is_none()
+    );
 }
 
 #[test]

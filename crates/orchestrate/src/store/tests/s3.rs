@@ -164,8 +164,15 @@ async fn bad_credentials_are_refused_with_a_hint_and_the_secret_never_shows() {
     let store = moto.store(BUCKET, &bad);
     let err = store.preflight().await.expect_err("refused");
     assert!(matches!(err, StoreError::Refused { .. }), "{err}");
-    assert!(err.to_string().contains("credentials were refused"), "{err}");
-    assert!(err.hint().contains("AWS_SECRET_ACCESS_KEY"), "{}", err.hint());
+    assert!(
+        err.to_string().contains("credentials were refused"),
+        "{err}"
+    );
+    assert!(
+        err.hint().contains("AWS_SECRET_ACCESS_KEY"),
+        "{}",
+        err.hint()
+    );
     let shown = format!("{err} {} {err:?} {store:?}", err.hint());
     assert!(!shown.contains(canary), "{shown}");
     assert!(!shown.contains(&moto.secret_access_key), "{shown}");
@@ -177,7 +184,11 @@ async fn a_missing_bucket_fails_the_preflight_with_a_hint() {
     let store = moto.store("no-such-bucket", &moto.credentials());
     let err = store.preflight().await.expect_err("no bucket");
     assert!(err.to_string().contains("does not exist"), "{err}");
-    assert!(err.hint().contains("create bucket `no-such-bucket`"), "{}", err.hint());
+    assert!(
+        err.hint().contains("create bucket `no-such-bucket`"),
+        "{}",
+        err.hint()
+    );
 }
 
 #[tokio::test]
@@ -197,7 +208,11 @@ async fn an_unreachable_endpoint_is_reported_after_bounded_retries() {
     let started = std::time::Instant::now();
     let err = store.preflight().await.expect_err("nothing listens");
     assert!(matches!(err, StoreError::Unreachable { .. }), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -228,9 +243,15 @@ fn run_refuses_a_missing_bucket_before_anything_is_dispatched() {
     .expect("plan");
     let env = crate::env::Env::from_map([
         (crate::env::GITHUB_API_URL, emulator.base_url().to_owned()),
-        (crate::env::ORCHESTRATE_TOKEN, orchestrate_emulator::DEFAULT_TOKEN.to_owned()),
+        (
+            crate::env::ORCHESTRATE_TOKEN,
+            orchestrate_emulator::DEFAULT_TOKEN.to_owned(),
+        ),
         (crate::env::AWS_ACCESS_KEY_ID, moto.access_key_id.clone()),
-        (crate::env::AWS_SECRET_ACCESS_KEY, moto.secret_access_key.clone()),
+        (
+            crate::env::AWS_SECRET_ACCESS_KEY,
+            moto.secret_access_key.clone(),
+        ),
     ]);
     let args = crate::cli::RunArgs {
         release: crate::cli::ReleaseArgs {
