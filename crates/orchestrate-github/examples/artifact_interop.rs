@@ -41,7 +41,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Credentials::Token(Secret::new(var("GITHUB_TOKEN")?)),
             ))?;
             let full = var("GITHUB_REPOSITORY")?;
-            let (owner, repo) = full.split_once('/').ok_or("GITHUB_REPOSITORY is not owner/name")?;
+            let (owner, repo) = full
+                .split_once('/')
+                .ok_or("GITHUB_REPOSITORY is not owner/name")?;
             let repo = Repo {
                 owner: owner.to_owned(),
                 name: repo.to_owned(),

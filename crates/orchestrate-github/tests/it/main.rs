@@ -11,6 +11,7 @@ mod fake;
 mod ghes;
 mod issues;
 mod polling;
+mod results;
 mod unzip;
 
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! `orchestrate status --env E`: what the registry says is deployed in E, per service of the
-//! plan, and the last release sets recorded in the orchestrating repository.
+//! plan, the last verified release set with its manifest (what a rollback would restore), and
+//! the last release sets recorded in the orchestrating repository.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -25,14 +26,41 @@ pub fn run(args: &StatusArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
     let github = registry_client(env, io)?;
     let orchestrator = orchestrator_repo(env, &plan);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (deployed, sets) = runtime
+    let store = orchestrator
+        .clone()
+        .map(|repo| {
+            crate::store::open(
+                &plan.artifacts,
+                crate::store::StoreContext {
+                    env,
+                    github: Arc::clone(&github),
+                    orchestrator: repo,
+                    manifest_dir: std::path::PathBuf::from(crate::cli::DEFAULT_MANIFEST_DIR),
+                    on_secret: None,
+                },
+            )
+        })
+        .transpose()
+        .map_err(|e| {
+            let mut problems = Problems::new();
+            problems.input("plan artifacts.store", e.to_string(), e.hint());
+            Failure::BadInput(problems)
+        })?;
+    let (deployed, sets, verified) = runtime
         .block_on(async {
             let deployed = registry::lookup(&github, &plan, &args.env).await?;
             let sets = match &orchestrator {
                 Some(repo) => github.release_sets(repo, &args.env, args.history).await?,
                 None => Vec::new(),
             };
-            Ok::<_, orchestrate_github::Error>((deployed, sets))
+            let verified = match (&orchestrator, &store) {
+                (Some(repo), Some(store)) => {
+                    crate::engine::manifest::previous(&github, store, repo, &plan.name, &args.env)
+                        .await
+                }
+                _ => None,
+            };
+            Ok::<_, orchestrate_github::Error>((deployed, sets, verified))
         })
         .map_err(github_failure)?;
     let text = match args.format {
@@ -42,6 +70,12 @@ pub fn run(args: &StatusArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
                 let d = deployed.get(&s.name).cloned().unwrap_or_default();
                 json!({"service": s.name, "repo": s.repo.to_string(), "deployed": d.current, "previous": d.previous})
             }).collect::<Vec<_>>(),
+            "last_verified": verified.as_ref().map(|v| json!({
+                "deployment_id": v.deployment_id,
+                "manifest": v.location,
+                "finished_at": v.manifest.finished_at,
+                "versions": v.manifest.verified_versions(),
+            })),
             "release_sets": sets.iter().map(|r| json!({
                 "deployment_id": r.deployment_id,
                 "created_at": r.created_at.to_rfc3339(),
@@ -63,6 +97,30 @@ pub fn run(args: &StatusArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
                     d.previous.as_deref().unwrap_or("none"),
                     s.repo
                 );
+            }
+            match &verified {
+                Some(v) => {
+                    let versions: Vec<String> = v
+                        .manifest
+                        .verified_versions()
+                        .iter()
+                        .map(|(s, version)| format!("{s} {version}"))
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "\nLast verified release set: {} (finished {}), manifest {}\n  {}",
+                        v.deployment_id,
+                        v.manifest.finished_at,
+                        v.location,
+                        versions.join(", ")
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "\nLast verified release set: none with a manifest (rollbacks go by the registry)"
+                    );
+                }
             }
             let _ = writeln!(out, "\nLast release sets:");
             if sets.is_empty() {

@@ -189,6 +189,31 @@ async fn the_action_uploads_a_manifest_that_validates_and_references_what_was_sh
         out.stderr
     );
     assert!(!out.stdout.contains("sig=") && !out.stderr.contains("sig="));
+
+    // `status` shows the last verified release set with its manifest.
+    let status = {
+        let dir = root.path().to_path_buf();
+        let url = emu.base_url().to_owned();
+        tokio::task::spawn_blocking(move || {
+            let env = [
+                ("GITHUB_API_URL", url.as_str()),
+                ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN),
+                ("GITHUB_REPOSITORY", "acme/release"),
+            ];
+            run_in(&dir, &["status", "--env", "staging"], &env)
+        })
+        .await
+        .expect("ran")
+    };
+    assert_eq!(status.code, 0, "{status:?}");
+    let line = format!("Last verified release set: {}", outputs["deployment_id"]);
+    assert!(
+        status.stdout.contains(&line)
+            && status.stdout.contains("backend 1.3.0, web 2.1.0")
+            && status.stdout.contains("orchestrate-manifest-"),
+        "{}",
+        status.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
