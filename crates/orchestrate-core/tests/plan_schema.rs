@@ -18,6 +18,10 @@ const SEMANTIC: &[(&str, &str)] = &[
     ("canary_not_in_plan.yml", "unknown services"),
     ("cycle.yml", "dependency cycles"),
     (
+        "s3_store.yml",
+        "the keys a store takes depend on `store` (a rule across keys), and a prefix's segments",
+    ),
+    (
         "duplicate_service.yml",
         "a duplicate YAML key: JSON data holds one of them",
     ),
