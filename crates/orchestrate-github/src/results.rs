@@ -8,7 +8,7 @@
 //! call that is not idempotent is `CreateArtifact`: when its answer was lost, the re-sent call
 //! meets the upload the first one opened and is answered 409. The artifact is then looked up
 //! by name: finalized with our digest means done; otherwise the name is held by an upload that
-//! can never be completed, and [`Error::ResultsNameHeld`] tells the caller to choose another
+//! can never be completed, and [`ResultsError::NameHeld`] tells the caller to choose another
 //! name. A 409 to the first call is a real duplicate. Nothing ends half-uploaded silently:
 //! every failure is an error naming the step.
 //!
