@@ -171,6 +171,10 @@ pub fn required_permission(method: &Method, rest: &str) -> (Permission, Access) 
     } else {
         Access::Write
     };
+    // Reviewing needs read access to contents and deployments, not Actions write.
+    if method == Method::POST && rest.ends_with("/pending_deployments") {
+        return (Permission::Deployments, Access::Read);
+    }
     let permission = if rest.starts_with("actions") {
         Permission::Actions
     } else if rest.starts_with("deployments") {

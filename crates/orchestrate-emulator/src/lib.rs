@@ -34,7 +34,7 @@ pub use emulator::{Emulator, EmulatorConfig, EmulatorError, RunningEmulator, ser
 pub use faults::{Fault, FaultConfig, ScriptedFault};
 pub use record::RecordedRequest;
 pub use scenario::{
-    ArtifactSpec, Behaviour, BehaviourPatch, HealthFailure, HealthSpec, InputSpec, JobSpec,
-    RepoSpec, Scenario, ScenarioError, WorkflowSpec,
+    ArtifactSpec, Behaviour, BehaviourPatch, EnvironmentSpec, HealthFailure, HealthSpec, InputSpec,
+    JobSpec, RepoSpec, ReviewScript, ReviewState, Scenario, ScenarioError, WorkflowSpec,
 };
 pub use state::runs::RunView;

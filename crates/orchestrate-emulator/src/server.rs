@@ -210,6 +210,7 @@ async fn authorized(
         login: token.login.clone(),
         api_version: api_version.clone(),
         rate_limit: limit,
+        integration: token.kind == auth::TokenKind::Integration,
     });
     let request = std::mem::replace(req, Request::new(Body::empty()));
     let mut response = next.run(request).await;

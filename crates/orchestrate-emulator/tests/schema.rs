@@ -1,5 +1,6 @@
 //! The emulator against GitHub's own OpenAPI description: every operation of
-//! `shared/github-openapi-subset.json`, every status the emulator answers, each body validated
+//! `shared/github-openapi-subset.json` and of `tests/openapi/approvals.deref.json` (the
+//! approval-gate operations the subset lacks), every status the emulator answers, each body validated
 //! against the matching response schema; plus hand-written checks of what the spec does not
 //! model (ETag/304, rate-limit headers, `Link`, the artifact redirect target, dispatch bodies,
 //! API version 2026-03-10).
@@ -9,7 +10,7 @@ mod octo;
 mod schema_support;
 
 use schema_support::checker::{API_2022, Checker};
-use schema_support::spec::{API_2026, Spec};
+use schema_support::spec::{API_2026, APPROVALS_PATH, DEREF_PATH, Spec};
 use schema_support::{Env, sweep};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -18,13 +19,29 @@ const RUNS: &str = "/repos/octo/api/actions/runs";
 const DISPATCH: &str = "/repos/octo/api/actions/workflows/deploy.yml/dispatches";
 
 #[test]
-fn the_subset_still_has_27_paths_and_31_operations() {
-    // Coverage is computed from the file; pin its size so it cannot silently shrink.
-    let spec = Spec::load();
-    let paths: std::collections::BTreeSet<&str> =
-        spec.operations.iter().map(|op| op.path.as_str()).collect();
-    assert_eq!(paths.len(), 27);
-    assert_eq!(spec.operations.len(), 31);
+fn the_subset_still_has_27_paths_and_31_operations_plus_3_approval_operations() {
+    // Coverage is computed from the files; pin their sizes so they cannot silently shrink.
+    for (path, paths_wanted, operations_wanted) in [(DEREF_PATH, 27, 31), (APPROVALS_PATH, 2, 3)] {
+        let spec = Spec::load_file(path);
+        let paths: std::collections::BTreeSet<&str> =
+            spec.operations.iter().map(|op| op.path.as_str()).collect();
+        assert_eq!(paths.len(), paths_wanted, "{path}");
+        assert_eq!(spec.operations.len(), operations_wanted, "{path}");
+    }
+    let ids: Vec<String> = Spec::load_file(APPROVALS_PATH)
+        .operations
+        .into_iter()
+        .map(|op| op.id)
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "actions/get-reviews-for-run",
+            "actions/get-pending-deployments-for-run",
+            "actions/review-pending-deployments-for-run",
+        ]
+    );
+    assert_eq!(Spec::load().operations.len(), 34);
 }
 
 #[tokio::test]
@@ -70,6 +87,7 @@ async fn every_operation_and_status_matches_githubs_schemas() {
     sweep::artifacts(&env).await;
     sweep::deployments(&env).await;
     sweep::issues_and_dispatches(&env).await;
+    sweep::approvals(&env).await;
     sweep::rate_limit(&env).await;
     sweep::gateway(&env).await;
     let legacy = Env::start(&checker, true).await;

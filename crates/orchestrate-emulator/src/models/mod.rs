@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod deploy;
+pub mod gates;
 pub mod issues;
 
 use base64::Engine as _;

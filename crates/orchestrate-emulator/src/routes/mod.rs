@@ -1,5 +1,6 @@
 //! The REST routes, one module per API area, and the helpers they share.
 
+mod approvals;
 mod apps;
 mod artifacts;
 mod created;
@@ -28,6 +29,8 @@ pub struct Caller {
     pub api_version: String,
     /// The token's primary rate limit per hour.
     pub rate_limit: u32,
+    /// An App installation token or `GITHUB_TOKEN` rather than a person's token.
+    pub integration: bool,
 }
 
 /// The GitHub App a verified App JWT belongs to, set by the gateway on the App endpoints.
@@ -45,6 +48,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(workflows::router())
         .merge(runs::router())
+        .merge(approvals::router())
         .merge(artifacts::router())
         .merge(deployments::router())
         .merge(issues::router())

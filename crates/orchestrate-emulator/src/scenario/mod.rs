@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Layout: this file (the scenario and its repositories), `workflow` (workflows, inputs, how
-//! their runs behave), `health` (the scripted health endpoints).
+//! their runs behave), `environment` (a workflow's protected environment and its scripted
+//! review), `health` (the scripted health endpoints).
 //!
 //! `legacy_ghes` is the same switch as `EmulatorConfig::legacy_ghes`; either one turns the mode
 //! on, so `orchestrate emulator --scenario file.yml` can rehearse an old GHES from the file alone.
@@ -20,9 +21,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+mod environment;
 mod health;
 mod workflow;
 
+pub use environment::{EnvironmentSpec, ReviewScript, ReviewState};
 pub use health::{HealthFailure, HealthSpec};
 pub use workflow::{
     ArtifactSpec, Behaviour, BehaviourPatch, InputSpec, JobSpec, WhenRule, WorkflowSpec,
@@ -119,6 +122,11 @@ impl Scenario {
                     "workflow `{}` declares more than 25 inputs",
                     w.file
                 )));
+            }
+            for w in &repo.workflows {
+                if let Some(env) = &w.environment {
+                    env.validate(&w.file).map_err(ScenarioError::Invalid)?;
+                }
             }
         }
         Ok(())

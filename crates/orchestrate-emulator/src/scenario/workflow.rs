@@ -41,6 +41,9 @@ pub struct WorkflowSpec {
     /// Behaviour changes for a given attempt number (applied after `when`).
     #[serde(default)]
     pub attempts: BTreeMap<u32, BehaviourPatch>,
+    /// The protected environment its deploy job references: runs wait for it.
+    #[serde(default)]
+    pub environment: Option<super::EnvironmentSpec>,
 }
 
 /// A declared input.
@@ -185,7 +188,15 @@ impl WorkflowSpec {
             behaviour: Behaviour::default(),
             when: Vec::new(),
             attempts: BTreeMap::new(),
+            environment: None,
         }
+    }
+
+    /// Makes its runs wait for `environment`'s protection rules.
+    #[must_use]
+    pub fn environment(mut self, environment: super::EnvironmentSpec) -> Self {
+        self.environment = Some(environment);
+        self
     }
 
     /// Sets the `run-name` template.

@@ -1,6 +1,9 @@
 //! Jobs and steps of an attempt: planned from the scripted behaviour (jobs run one after
 //! another through the in-progress time), then viewed at an instant. Jobs an attempt carried
-//! over from the previous one ("re-run failed jobs") are shown as they ended there.
+//! over from the previous one ("re-run failed jobs") are shown as they ended there. Behind an
+//! environment gate the first job (the one that references the environment) is `waiting`;
+//! when the gate fails the run, that job fails without running a step and the rest are
+//! skipped.
 
 use chrono::{DateTime, Utc};
 
@@ -37,7 +40,7 @@ pub struct JobView {
     pub name: String,
     /// Attempt the job belongs to.
     pub run_attempt: u32,
-    /// `queued`, `in_progress` or `completed`.
+    /// `queued`, `waiting`, `in_progress` or `completed`.
     pub status: &'static str,
     /// Set when completed.
     pub conclusion: Option<String>,
@@ -65,6 +68,56 @@ pub fn jobs_at(attempt: &Attempt, now: DateTime<Utc>) -> Vec<JobView> {
     if behaviour.conclusion == "startup_failure" {
         return Vec::new();
     }
+    let cancelled = attempt.cancelled_at.filter(|c| *c < attempt.natural_end());
+    if attempt.gate_failed() && cancelled.is_none() {
+        return gate_failed_jobs(attempt, end, now);
+    }
+    let mut jobs = running_jobs(attempt, end, &conclusion, cancelled, now);
+    if attempt.is_waiting(now)
+        && let Some(first) = jobs.iter_mut().find(|j| j.status == "queued")
+    {
+        first.status = "waiting";
+    }
+    jobs
+}
+
+/// The jobs of an attempt whose gate failed it: the gated job fails at `end` without a step,
+/// the others are skipped; before that, the gated job waits.
+fn gate_failed_jobs(attempt: &Attempt, end: DateTime<Utc>, now: DateTime<Utc>) -> Vec<JobView> {
+    attempt
+        .behaviour
+        .jobs
+        .iter()
+        .zip(&attempt.job_ids)
+        .enumerate()
+        .map(|(index, (spec, id))| {
+            let conclusion = if index == 0 { "failure" } else { "skipped" };
+            let mut job = view_job(
+                *id,
+                &spec.name,
+                attempt,
+                end,
+                end,
+                conclusion.to_owned(),
+                Vec::new(),
+                now,
+            );
+            if job.status == "queued" && index == 0 && now >= attempt.started_at() {
+                job.status = "waiting";
+            }
+            job
+        })
+        .collect()
+}
+
+fn running_jobs(
+    attempt: &Attempt,
+    end: DateTime<Utc>,
+    conclusion: &str,
+    cancelled: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<JobView> {
+    let behaviour = &attempt.behaviour;
     // Only the jobs that run in this attempt share its in-progress time; `index` below counts
     // those alone.
     let running: Vec<(usize, &crate::scenario::JobSpec)> = behaviour
@@ -75,12 +128,11 @@ pub fn jobs_at(attempt: &Attempt, now: DateTime<Utc>) -> Vec<JobView> {
         .collect();
     let count = running.len().max(1) as i32;
     let slot = chrono::Duration::from_std(behaviour.in_progress).unwrap_or_default() / count;
-    let start = attempt.started_at();
+    let start = attempt.running_at();
     let failing = running
         .iter()
         .position(|(_, j)| j.fails)
         .unwrap_or(running.len().saturating_sub(1));
-    let cancelled = attempt.cancelled_at.filter(|c| *c < attempt.natural_end());
     let mut position = 0;
     behaviour
         .jobs
@@ -103,7 +155,7 @@ pub fn jobs_at(attempt: &Attempt, now: DateTime<Utc>) -> Vec<JobView> {
                     Some(cut_step(spec.steps.len(), j_start, slot_end, at)),
                 ),
                 Some(_) => ("success".to_owned(), None),
-                None => natural(&conclusion, index, failing, spec),
+                None => natural(conclusion, index, failing, spec),
             };
             let mut steps = plan_steps(
                 &spec.steps,

@@ -1,6 +1,7 @@
 //! The emulator's shared state: the world (repositories, runs, deployments, issues), tokens,
 //! rate limits, faults, the request log and the artifact store.
 
+pub mod gate;
 pub mod jobs;
 pub mod records;
 pub mod runs;
@@ -165,6 +166,8 @@ pub struct RepoState {
     pub deployments: Vec<Deployment>,
     /// Issues, oldest first.
     pub issues: Vec<Issue>,
+    /// Ids of the environments its workflows reference, by name.
+    pub environments: BTreeMap<String, u64>,
 }
 
 impl RepoState {
@@ -212,6 +215,17 @@ impl RepoState {
     /// A run by id, mutably.
     pub fn run_mut(&mut self, id: u64) -> Option<&mut Run> {
         self.runs.iter_mut().find(|r| r.id == id)
+    }
+
+    /// The gate a new attempt of workflow `index` waits for, if the workflow has one.
+    fn gate_for(&self, index: usize) -> Option<gate::Gate> {
+        let spec = self.spec.workflows.get(index)?.environment.clone()?;
+        let id = self
+            .environments
+            .get(&spec.name)
+            .copied()
+            .unwrap_or_default();
+        Some(gate::Gate::new(spec, id))
     }
 }
 
@@ -275,6 +289,7 @@ impl World {
     /// The world a scenario describes, created at `now`.
     pub fn new(scenario: &Scenario, now: DateTime<Utc>) -> Self {
         let mut next_workflow = 100_000_000;
+        let mut next_environment = 160_000_000;
         let repos = scenario
             .repos
             .iter()
@@ -299,6 +314,18 @@ impl World {
                     run_numbers: BTreeMap::new(),
                     deployments: Vec::new(),
                     issues: Vec::new(),
+                    environments: spec
+                        .workflows
+                        .iter()
+                        .filter_map(|w| w.environment.as_ref())
+                        .map(|e| e.name.clone())
+                        .collect::<BTreeSet<String>>()
+                        .into_iter()
+                        .map(|name| {
+                            next_environment += 1;
+                            (name, next_environment)
+                        })
+                        .collect(),
                 }
             })
             .collect();
@@ -398,7 +425,10 @@ impl World {
             actor: trigger.actor,
             created_at: now,
             check_suite_id,
-            attempts: vec![Attempt::new(1, now, behaviour, job_ids)],
+            attempts: vec![Attempt {
+                gate: state.gate_for(workflow),
+                ..Attempt::new(1, now, behaviour, job_ids)
+            }],
         });
         Some(id)
     }
@@ -445,14 +475,17 @@ impl World {
             .collect();
         let mut attempt = Attempt::new(number, now, behaviour, job_ids);
         attempt.carried = carried;
+        attempt.gate = self.repos[index].gate_for(self.repos[index].run(run_id)?.workflow_index);
         let run = self.repos[index].run_mut(run_id)?;
         run.attempts.push(attempt);
         Some(true)
     }
 
-    /// Hands the artifacts of every attempt that ran to completion to the store.
+    /// Hands the artifacts of every attempt that ran to completion to the store, and records
+    /// the deployments of gated jobs (see [`gate::settle_deployments`]).
     pub fn settle(&mut self, now: DateTime<Utc>, store: &ArtifactStore) {
         for repo in &mut self.repos {
+            gate::settle_deployments(repo, &mut self.ids, now);
             for run in &mut repo.runs {
                 let ctx = TemplateContext {
                     inputs: run.inputs.clone(),

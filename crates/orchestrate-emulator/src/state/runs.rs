@@ -1,6 +1,7 @@
 //! Workflow runs and their attempts: creation, the lazily computed lifecycle
-//! (queued → in_progress → completed), cancel and re-run (whole, or failed jobs only, where
-//! the jobs that succeeded are carried over into the new attempt unchanged).
+//! (queued → [waiting →] in_progress → completed, `waiting` while an environment gate holds
+//! it), cancel and re-run (whole, or failed jobs only, where the jobs that succeeded are
+//! carried over into the new attempt unchanged).
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::plus;
 use crate::scenario::Behaviour;
+use crate::state::gate::{Gate, Resolution};
 use crate::state::jobs::JobView;
 
 /// One workflow run.
@@ -59,12 +61,14 @@ pub struct Attempt {
     /// Jobs carried over from the previous attempt by "re-run failed jobs", by job index: they
     /// do not run again and keep their id, attempt number, times and conclusion.
     pub carried: BTreeMap<usize, JobView>,
+    /// The environment gate it waits for after leaving the queue, if its workflow has one.
+    pub gate: Option<Gate>,
 }
 
 /// A run's state at one instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phase {
-    /// `queued`, `in_progress` or `completed`.
+    /// `queued`, `waiting`, `in_progress` or `completed`.
     pub status: &'static str,
     /// Set once completed.
     pub conclusion: Option<String>,
@@ -88,23 +92,51 @@ impl Attempt {
             job_ids,
             artifacts_uploaded: false,
             carried: BTreeMap::new(),
+            gate: None,
         }
     }
 
-    /// When the attempt leaves the queue.
+    /// When the attempt leaves the queue (and starts waiting, if it has a gate).
     pub fn started_at(&self) -> DateTime<Utc> {
         plus(self.created_at, self.behaviour.queued)
     }
 
+    /// How its gate's wait ends, if it has a gate.
+    pub fn resolution(&self) -> Option<Resolution> {
+        self.gate
+            .as_ref()
+            .map(|gate| gate.resolution(self.started_at()))
+    }
+
+    /// When its jobs start running: when its gate lets them (never, if the gate fails it:
+    /// then the time it fails), else when it leaves the queue.
+    pub fn running_at(&self) -> DateTime<Utc> {
+        self.resolution()
+            .map_or_else(|| self.started_at(), Resolution::at)
+    }
+
+    /// Whether its gate failed it (rejected, or nobody reviewed it in time).
+    pub fn gate_failed(&self) -> bool {
+        matches!(
+            self.resolution(),
+            Some(Resolution::Rejected(_) | Resolution::Expired(_))
+        )
+    }
+
     /// When the attempt completes on its own.
     pub fn natural_end(&self) -> DateTime<Utc> {
-        plus(self.started_at(), self.behaviour.in_progress)
+        match self.resolution() {
+            Some(Resolution::Rejected(at) | Resolution::Expired(at)) => at,
+            _ => plus(self.running_at(), self.behaviour.in_progress),
+        }
     }
 
     /// When the attempt completes, and with which conclusion, given any cancel request.
     pub fn outcome(&self) -> (DateTime<Utc>, String) {
         match self.cancelled_at {
             Some(at) if at < self.natural_end() => (at, "cancelled".to_owned()),
+            // A job that may not deploy fails the run without running.
+            _ if self.gate_failed() => (self.natural_end(), "failure".to_owned()),
             _ => (self.natural_end(), self.behaviour.conclusion.clone()),
         }
     }
@@ -113,15 +145,22 @@ impl Attempt {
     pub fn phase(&self, now: DateTime<Utc>) -> Phase {
         let (end, conclusion) = self.outcome();
         let started = self.started_at();
+        let running = self.running_at();
         if now >= end {
             Phase {
                 status: "completed",
                 conclusion: Some(conclusion),
                 updated_at: end,
             }
-        } else if now >= started {
+        } else if now >= running {
             Phase {
                 status: "in_progress",
+                conclusion: None,
+                updated_at: running,
+            }
+        } else if now >= started {
+            Phase {
+                status: "waiting",
                 conclusion: None,
                 updated_at: started,
             }
@@ -140,6 +179,12 @@ impl Attempt {
         now >= end
             && self.cancelled_at.is_none_or(|c| c >= self.natural_end())
             && conclusion != "startup_failure"
+            && !self.gate_failed()
+    }
+
+    /// Whether it waits for its gate at `now`.
+    pub fn is_waiting(&self, now: DateTime<Utc>) -> bool {
+        self.phase(now).status == "waiting"
     }
 }
 
@@ -232,6 +277,59 @@ mod tests {
             ("completed", Some("failure"))
         );
         assert_eq!(done.updated_at, t(70));
+    }
+
+    fn gated(review: Option<&str>) -> Attempt {
+        let mut a = attempt("success");
+        let mut spec = crate::scenario::EnvironmentSpec::new("production", &["alice"]);
+        spec.review = review.map(|r| crate::scenario::ReviewScript::parse(r).expect("valid"));
+        a.gate = Some(Gate::new(spec, 1));
+        a
+    }
+
+    #[test]
+    fn a_gate_holds_the_run_waiting_until_it_is_approved() {
+        let a = gated(Some("approved after 2m"));
+        let t = |s: i64| a.created_at + chrono::Duration::seconds(s);
+        assert_eq!(a.phase(t(5)).status, "queued");
+        let waiting = a.phase(t(10));
+        assert_eq!((waiting.status, waiting.updated_at), ("waiting", t(10)));
+        assert_eq!(a.phase(t(129)).status, "waiting");
+        let running = a.phase(t(130));
+        assert_eq!(
+            (running.status, running.updated_at),
+            ("in_progress", t(130))
+        );
+        assert_eq!(a.phase(t(190)).conclusion.as_deref(), Some("success"));
+        assert!(a.finished_naturally(t(190)));
+    }
+
+    #[test]
+    fn a_rejected_or_cancelled_gate_ends_the_run_without_running_it() {
+        let a = gated(Some("rejected after 1m by alice"));
+        let done = a.phase(a.created_at + chrono::Duration::seconds(70));
+        assert_eq!(
+            (done.status, done.conclusion.as_deref()),
+            ("completed", Some("failure"))
+        );
+        assert!(!a.finished_naturally(a.created_at + chrono::Duration::seconds(999)));
+        let mut b = gated(None);
+        assert_eq!(
+            b.phase(b.created_at + chrono::Duration::days(1)).status,
+            "waiting"
+        );
+        b.cancelled_at = Some(b.created_at + chrono::Duration::seconds(30));
+        let cancelled = b.phase(b.created_at + chrono::Duration::seconds(31));
+        assert_eq!(cancelled.conclusion.as_deref(), Some("cancelled"));
+        let expired = gated(None);
+        assert_eq!(
+            expired
+                .phase(expired.created_at + chrono::Duration::days(31))
+                .conclusion
+                .as_deref(),
+            Some("failure"),
+            "30 days without a review fail the job"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod auth;
 mod deployments;
 mod dispatch;
+mod gates;
 mod issues;
 mod lifecycle;
 mod lists;

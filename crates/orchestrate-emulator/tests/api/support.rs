@@ -16,6 +16,7 @@ pub fn scenario() -> Scenario {
     Scenario::builder()
         .repo(crate::octo::api())
         .repo(crate::octo::web())
+        .repo(crate::octo::gated())
         .repo(RepoSpec::new("octo/hidden"))
         .health(HealthSpec {
             service: "api".into(),

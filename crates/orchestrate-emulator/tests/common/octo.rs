@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use orchestrate_emulator::{
-    ArtifactSpec, Behaviour, BehaviourPatch, JobSpec, RepoSpec, WorkflowSpec,
+    ArtifactSpec, Behaviour, BehaviourPatch, EnvironmentSpec, JobSpec, RepoSpec, WorkflowSpec,
 };
 use serde_json::json;
 
@@ -69,4 +69,42 @@ pub fn web() -> RepoSpec {
     let mut web = RepoSpec::new("octo/web").workflow(WorkflowSpec::new("ci.yml"));
     web.failing_contexts.push("ci/test".into());
     web
+}
+
+/// `octo/gated`: `release.yml`, whose deploy job references `production` (reviewers `octocat`
+/// — the login of every test token — `alice` and the team `octo/releasers`; nobody reviews
+/// unless a test does), and `timed.yml`, held by a 2-minute wait timer of `staging` alone.
+pub fn gated() -> RepoSpec {
+    let behaviour = Behaviour::timed(Duration::from_secs(10), Duration::from_secs(60), "success");
+    let release = WorkflowSpec::new("release.yml")
+        .run_name("Release ${{ inputs.version }}")
+        .input("version", true)
+        .behaviour(Behaviour {
+            jobs: vec![
+                JobSpec {
+                    name: "deploy".into(),
+                    steps: vec!["roll out".into()],
+                    fails: false,
+                    failing_step: None,
+                },
+                JobSpec {
+                    name: "announce".into(),
+                    steps: vec![],
+                    fails: false,
+                    failing_step: None,
+                },
+            ],
+            ..behaviour.clone()
+        })
+        .environment(EnvironmentSpec::new(
+            "production",
+            &["octocat", "alice", "octo/releasers"],
+        ));
+    let timed = WorkflowSpec::new("timed.yml")
+        .input("version", false)
+        .behaviour(behaviour)
+        .environment(EnvironmentSpec::new("staging", &[]).wait_timer(Duration::from_secs(120)));
+    RepoSpec::new("octo/gated")
+        .workflow(release)
+        .workflow(timed)
 }

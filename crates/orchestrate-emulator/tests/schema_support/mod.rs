@@ -24,14 +24,19 @@ pub const OUTSIDER: &str = "ghp_schema_outsider";
 pub const METADATA_ONLY: &str = "ghp_schema_metadata";
 /// A budget of one request per hour.
 pub const TINY: &str = "ghp_schema_tiny";
+/// An App installation token (GitHub lets no integration review deployments).
+pub const INTEGRATION: &str = "ghs_schema_integration";
+/// Writes everything as `mallory`, who reviews nothing.
+pub const STRANGER: &str = "ghp_schema_stranger";
 
 pub use crate::octo::START;
 
-/// [`crate::octo`]'s `octo/api` and `octo/web`.
+/// [`crate::octo`]'s `octo/api`, `octo/web` and `octo/gated`.
 pub fn scenario() -> Scenario {
     Scenario::builder()
         .repo(crate::octo::api())
         .repo(crate::octo::web())
+        .repo(crate::octo::gated())
 }
 
 /// The tokens above.
@@ -46,12 +51,19 @@ pub fn tokens() -> Vec<TokenSpec> {
     tiny.rate_limit = Some(1);
     let mut outsider = TokenSpec::permissive("outsider", OUTSIDER);
     outsider.repos = vec!["octo/web".into()];
+    let mut integration = TokenSpec::permissive("integration", INTEGRATION);
+    integration.kind = orchestrate_emulator::TokenKind::Integration;
+    integration.login = "orchestrate[bot]".into();
+    let mut stranger = TokenSpec::permissive("stranger", STRANGER);
+    stranger.login = "mallory".into();
     vec![
         TokenSpec::permissive("full", FULL),
         TokenSpec::scoped("reader", READER, &["octo/api"], &read_all),
         outsider,
         TokenSpec::scoped("metadata", METADATA_ONLY, &["octo/api"], &[]),
         tiny,
+        integration,
+        stranger,
     ]
 }
 

@@ -1,5 +1,6 @@
-//! GitHub's OpenAPI subset as a test oracle: loads `shared/github-openapi-subset.deref.json`,
-//! lists its operations, matches concrete request paths to them, applies the per-version
+//! GitHub's OpenAPI subset as a test oracle: loads `shared/github-openapi-subset.deref.json`
+//! and the operations it lacks that the emulator serves (`tests/openapi/approvals.deref.json`,
+//! cut from the same description, see `tests/openapi/extract.py`), lists their operations, matches concrete request paths to them, applies the per-version
 //! `x-github-breaking-changes` patches, and compiles response schemas (OpenAPI 3.0 dialect
 //! turned into JSON Schema 2020-12) into `jsonschema` validators.
 
@@ -14,6 +15,12 @@ use serde_json::{Map, Value, json};
 pub const DEREF_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/github-openapi-subset.deref.json"
+);
+
+/// The approval-gate operations, cut from the same description as the subset.
+pub const APPROVALS_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/openapi/approvals.deref.json"
 );
 
 /// The API version whose breaking changes the subset carries as patches.
@@ -83,11 +90,20 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// Loads the subset; panics with a clear message when `shared/` is not beside the clone.
+    /// Loads the subset and the approval-gate operations; panics with a clear message when
+    /// `shared/` is not beside the clone.
     pub fn load() -> Self {
-        let text = std::fs::read_to_string(DEREF_PATH).unwrap_or_else(|e| {
+        let mut spec = Self::load_file(DEREF_PATH);
+        spec.operations
+            .extend(Self::load_file(APPROVALS_PATH).operations);
+        spec
+    }
+
+    /// The operations of one dereferenced OpenAPI file.
+    pub fn load_file(path: &str) -> Self {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
             panic!(
-                "cannot read GitHub's OpenAPI subset at {DEREF_PATH} ({e}); the schema tests need \
+                "cannot read GitHub's OpenAPI description at {path} ({e}); the schema tests need \
                  a copy of `shared/` beside the repository root (shared/github-openapi-subset.deref.json)"
             )
         });
