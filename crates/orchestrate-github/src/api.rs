@@ -6,6 +6,7 @@ use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 
+use crate::approvals::{GateReview, PendingGate, Review};
 use crate::client::Client;
 use crate::error::Result;
 use crate::stats::StatsSnapshot;
@@ -124,6 +125,26 @@ pub trait GitHub: Send + Sync {
         repo: &'a Repo,
         environment: &'a str,
     ) -> BoxFuture<'a, Result<Option<ReleaseSetRecord>>>;
+
+    /// What a `waiting` run waits for: its environments, their reviewers and timers, and
+    /// whether the token may approve.
+    fn pending_gates<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+    ) -> BoxFuture<'a, Result<Vec<PendingGate>>>;
+
+    /// Approves or rejects environments a run waits for (never re-sent).
+    fn review_gates<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+        review: &'a GateReview,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// Who reviewed a run's environments, oldest first.
+    fn run_reviews<'a>(&'a self, repo: &'a Repo, run_id: u64)
+    -> BoxFuture<'a, Result<Vec<Review>>>;
 
     /// Requests made so far, for the report and the pacing of pollers.
     fn stats(&self) -> StatsSnapshot;
@@ -250,6 +271,31 @@ impl GitHub for Client {
         environment: &'a str,
     ) -> BoxFuture<'a, Result<Option<ReleaseSetRecord>>> {
         Box::pin(self.last_verified_release_set(repo, environment))
+    }
+
+    fn pending_gates<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+    ) -> BoxFuture<'a, Result<Vec<PendingGate>>> {
+        Box::pin(Client::pending_gates(self, repo, run_id))
+    }
+
+    fn review_gates<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+        review: &'a GateReview,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.submit_review(repo, run_id, review))
+    }
+
+    fn run_reviews<'a>(
+        &'a self,
+        repo: &'a Repo,
+        run_id: u64,
+    ) -> BoxFuture<'a, Result<Vec<Review>>> {
+        Box::pin(self.reviews(repo, run_id))
     }
 
     fn stats(&self) -> StatsSnapshot {

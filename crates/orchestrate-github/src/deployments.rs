@@ -146,10 +146,18 @@ impl Client {
 
     pub(crate) async fn deployed(&self, repo: &Repo, environment: &str) -> Result<DeployedHistory> {
         let mut good = Vec::new();
+        // Only deployments that carry a version are the registry's: GitHub records one of its
+        // own (empty payload) for every job that references an environment, and a target
+        // workflow's job may well reference the environment orchestrate records into.
         for d in self
             .deployments(repo, environment, TASK_DEPLOY)
             .await?
             .into_iter()
+            .filter(|d| {
+                d.payload_object()
+                    .get("version")
+                    .is_some_and(|v| v.is_string())
+            })
             .take(MAX_EXAMINED)
         {
             if self.newest_state(repo, d.id).await?.as_deref() == Some("success") {

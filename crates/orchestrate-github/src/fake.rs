@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::api::{BoxFuture, GitHub};
+use crate::approvals::{GateReview, PendingGate, Review};
 use crate::error::{Error, Result};
 use crate::stats::StatsSnapshot;
 use crate::types::{
@@ -148,6 +149,20 @@ impl GitHub for FakeGitHub {
         _: &'a Repo,
         _: &'a str,
     ) -> BoxFuture<'a, Result<Option<ReleaseSetRecord>>> {
+        unscripted()
+    }
+    fn pending_gates<'a>(&'a self, _: &'a Repo, _: u64) -> BoxFuture<'a, Result<Vec<PendingGate>>> {
+        unscripted()
+    }
+    fn review_gates<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: u64,
+        _: &'a GateReview,
+    ) -> BoxFuture<'a, Result<()>> {
+        unscripted()
+    }
+    fn run_reviews<'a>(&'a self, _: &'a Repo, _: u64) -> BoxFuture<'a, Result<Vec<Review>>> {
         unscripted()
     }
     fn stats(&self) -> StatsSnapshot {

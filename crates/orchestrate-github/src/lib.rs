@@ -6,6 +6,7 @@
 //! channel's calls are inherent methods of [`Client`] (`issues.rs`).
 
 mod api;
+pub mod approvals;
 mod artifacts;
 pub mod auth;
 pub mod client;
@@ -30,6 +31,7 @@ pub mod unzip;
 pub mod watch;
 
 pub use api::{BoxFuture, GitHub};
+pub use approvals::{GateReview, PendingGate, Review, Reviewer};
 pub use artifacts::verify_digest;
 pub use auth::{Credentials, Secret};
 pub use client::{ApiVersion, Client, ClientConfig, Method, Request, Response, SecretHook};

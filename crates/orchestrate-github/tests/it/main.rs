@@ -3,6 +3,7 @@
 //! and real zip archives for the safe unpacking.
 
 mod app_auth;
+mod approvals;
 mod artifacts;
 mod deployments;
 mod dispatch;
