@@ -5,19 +5,66 @@
 use std::time::Duration;
 
 use orchestrate_core::notify::samples::{
-    epoch, failure_with_rollback, health_check_failure, success,
+    approval_rejected, approval_required, epoch, failure_with_rollback, health_check_failure,
+    success,
 };
-use orchestrate_core::notify::{at_finish, email, issue, slack, webhook};
+use orchestrate_core::notify::{Notice, at_finish, email, issue, slack, webhook};
 use orchestrate_core::report::RunReport;
 
 const DELIVERY_ID: &str = "00000000-0000-4000-8000-000000000001";
 
-fn cases() -> [(&'static str, RunReport); 3] {
+fn cases() -> [(&'static str, RunReport); 4] {
     [
         ("success", success()),
         ("failure_with_rollback", failure_with_rollback()),
         ("health_check_failure", health_check_failure()),
+        ("approval_rejected", approval_rejected()),
     ]
+}
+
+/// The mid-release `approval_required` notice of [`approval_required`].
+fn waiting() -> (RunReport, Vec<Notice>) {
+    let report = approval_required();
+    let notices = vec![orchestrate_core::notify::approval_required(
+        &report,
+        vec!["backend".to_owned()],
+    )];
+    (report, notices)
+}
+
+#[test]
+fn approval_required_payloads_carry_the_reviewers_and_the_run_to_review() {
+    let (report, notices) = waiting();
+    let slack = slack::message(&report, &notices);
+    let text = slack.to_string();
+    assert!(text.contains("Approval required in production"), "{text}");
+    assert!(
+        text.contains("https://github.com/mickgian/PratikoAi-BE/actions/runs/541|review run 541"),
+        "{text}"
+    );
+    insta::assert_json_snapshot!("slack_approval_required", slack);
+    let payload = webhook::payload(
+        &report,
+        &notices,
+        DELIVERY_ID,
+        epoch() + Duration::from_secs(30),
+    );
+    let json = serde_json::to_value(&payload).expect("serialises");
+    assert_eq!(json["event"], "approval_required");
+    assert_eq!(json["severity"], "warning");
+    assert_eq!(json["status"], "in_progress");
+    assert_eq!(json["services"][0]["approvals"][0]["state"], "waiting");
+    assert_eq!(
+        json["services"][0]["run_url"],
+        "https://github.com/mickgian/PratikoAi-BE/actions/runs/541"
+    );
+    insta::assert_json_snapshot!("webhook_approval_required", payload);
+    let mail = email::message(&report, &notices);
+    assert!(mail.text.contains("approval: waiting for approval in production (reviewers: alice, mickgian/release-managers)"), "{}", mail.text);
+    insta::assert_snapshot!(
+        "email_text_approval_required",
+        format!("Subject: {}\n\n{}", mail.subject, mail.text)
+    );
 }
 
 #[test]

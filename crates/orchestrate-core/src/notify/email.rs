@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use crate::notify::events::{Notice, primary};
 use crate::notify::text::{
-    elapsed, failure_line, outcome_words, rfc3339, rollback_line, strategy_str, title, versions,
+    approval_line, elapsed, failure_line, outcome_words, rfc3339, rollback_line, strategy_str,
+    title, versions,
 };
 use crate::report::RunReport;
 
@@ -84,6 +85,9 @@ fn text_body(report: &RunReport, notices: &[Notice]) -> String {
         if let Some(why) = failure_line(s) {
             let _ = writeln!(t, "      {why}");
         }
+        if let Some(gate) = approval_line(s) {
+            let _ = writeln!(t, "      approval: {gate}");
+        }
         if let Some(run) = &s.run {
             let _ = writeln!(t, "      run: {}", run.url);
         }
@@ -147,7 +151,11 @@ fn html_body(report: &RunReport, notices: &[Notice]) -> String {
             e(&s.name),
             e(&versions(s)),
             e(outcome_words(s.outcome)),
-            e(&failure_line(s).unwrap_or_default())
+            e(&[failure_line(s), approval_line(s)]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; "))
         );
     }
     h.push_str("</table>\n");

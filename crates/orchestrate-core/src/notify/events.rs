@@ -15,6 +15,7 @@
 //! | `rollback_failed`              | error         | at least one rollback failed                                |
 //! | `compatibility_warning`        | warning       | a `requires` range could not be checked (`error` if violated) |
 //! | `manual_intervention_required` | error         | an irreversible service was halted, or a rollback failed, was refused or had no previous version |
+//! | `approval_required`            | warning       | a service's run waits for a reviewer of its environment (sent while the release runs) |
 
 use crate::notify::rule::{Event, Severity};
 use crate::report::{
@@ -69,6 +70,12 @@ pub fn at_start(report: &RunReport) -> Vec<Notice> {
         Severity::Info,
         services,
     )]
+}
+
+/// The event announcing that `services` wait for a person to approve their runs' environment
+/// gates; sent while the release runs (see [`crate::report::ApprovalReport`]).
+pub fn approval_required(report: &RunReport, services: Vec<String>) -> Notice {
+    notice(report, Event::ApprovalRequired, Severity::Warning, services)
 }
 
 /// The events of a finished release, most important first (see [`importance`]). A dry run
@@ -224,12 +231,13 @@ fn manual_intervention_notice(report: &RunReport) -> Option<Notice> {
 /// with (its headline) is the most important.
 pub fn importance(event: Event) -> u8 {
     match event {
-        Event::ManualInterventionRequired => 8,
-        Event::RollbackFailed => 7,
-        Event::DeploymentFailed => 6,
-        Event::HealthCheckFailed => 5,
-        Event::RollbackSucceeded => 4,
-        Event::RollbackStarted => 3,
+        Event::ManualInterventionRequired => 9,
+        Event::RollbackFailed => 8,
+        Event::DeploymentFailed => 7,
+        Event::HealthCheckFailed => 6,
+        Event::RollbackSucceeded => 5,
+        Event::RollbackStarted => 4,
+        Event::ApprovalRequired => 3,
         Event::CompatibilityWarning => 2,
         Event::DeploymentSucceeded => 1,
         Event::DeploymentStarted => 0,

@@ -12,6 +12,6 @@ pub mod slack;
 pub mod text;
 pub mod webhook;
 
-pub use events::{Notice, at_finish, at_start};
+pub use events::{Notice, approval_required, at_finish, at_start};
 pub use route::{Delivery, Routing, parse_channel_filter, route};
 pub use webhook::{signature_header, verify_signature};

@@ -28,10 +28,12 @@ pub enum Event {
     HealthCheckFailed,
     CompatibilityWarning,
     ManualInterventionRequired,
+    /// A service's run waits for a person to approve its environment gate.
+    ApprovalRequired,
 }
 
 impl Event {
-    pub const ALL: [Event; 9] = [
+    pub const ALL: [Event; 10] = [
         Event::DeploymentStarted,
         Event::DeploymentSucceeded,
         Event::DeploymentFailed,
@@ -41,6 +43,7 @@ impl Event {
         Event::HealthCheckFailed,
         Event::CompatibilityWarning,
         Event::ManualInterventionRequired,
+        Event::ApprovalRequired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +57,7 @@ impl Event {
             Event::HealthCheckFailed => "health_check_failed",
             Event::CompatibilityWarning => "compatibility_warning",
             Event::ManualInterventionRequired => "manual_intervention_required",
+            Event::ApprovalRequired => "approval_required",
         }
     }
 }

@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::plan::Strategy;
 use crate::report::{
-    ApiStats, FailureDetail, HealthVerdict, ReleaseStatus, RollbackOutcome, RollbackReport, RunRef,
-    RunReport, ServiceOutcome, ServiceReport,
+    ApiStats, ApprovalReport, ApprovalState, FailureDetail, HealthVerdict, ReleaseStatus,
+    RollbackOutcome, RollbackReport, RunRef, RunReport, ServiceOutcome, ServiceReport,
 };
 
 /// 2026-01-01T00:00:00Z.
@@ -42,6 +42,7 @@ fn service(name: &str, repo: &str, from: &str, to: Option<&str>, wave: usize) ->
         outcome: ServiceOutcome::NotInRelease,
         failure: None,
         artifacts: Vec::new(),
+        approvals: Vec::new(),
     }
 }
 
@@ -150,6 +151,68 @@ pub fn health_check_failure() -> RunReport {
         outcome: RollbackOutcome::Failed,
         reason: Some("rollback run concluded failure".to_owned()),
         source: None,
+    }];
+    r
+}
+
+/// Production, under way: backend's run waits for a reviewer of `production` (its run is the
+/// one to review).
+pub fn approval_required() -> RunReport {
+    let mut r = base(ReleaseStatus::InProgress, "production", "1045");
+    let mut backend = service("backend", BE, "1.2.0", Some("1.3.0"), 0);
+    backend.run = Some(RunRef {
+        conclusion: None,
+        ..run(BE, 541, "success")
+    });
+    backend.outcome = ServiceOutcome::Planned;
+    backend.approvals = vec![ApprovalReport {
+        environments: vec!["production".to_owned()],
+        reviewers: vec!["alice".to_owned(), "mickgian/release-managers".to_owned()],
+        wait_timer: None,
+        state: ApprovalState::Waiting,
+        by: None,
+        comment: None,
+        auto_approved: false,
+        waited: Some(Duration::ZERO),
+        timeout: Some(Duration::from_secs(24 * 3600)),
+    }];
+    let mut web = service("web", KMP, "2.0.0", Some("2.1.0"), 1);
+    web.outcome = ServiceOutcome::Planned;
+    r.services = vec![backend, web];
+    r
+}
+
+/// Production: backend deployed (approved by alice after 2 minutes), web's run rejected by
+/// bob, backend rolled back.
+pub fn approval_rejected() -> RunReport {
+    let mut r = failure_with_rollback();
+    r.deployment_id = "1046".to_owned();
+    let gate = ApprovalReport {
+        environments: vec!["production".to_owned()],
+        reviewers: vec!["alice".to_owned(), "bob".to_owned()],
+        wait_timer: None,
+        state: ApprovalState::Approved,
+        by: Some("alice".to_owned()),
+        comment: Some("Ship it".to_owned()),
+        auto_approved: false,
+        waited: Some(Duration::from_secs(120)),
+        timeout: Some(Duration::from_secs(24 * 3600)),
+    };
+    r.services[0].approvals = vec![gate.clone()];
+    r.services.retain(|s| s.name != "android");
+    let web = &mut r.services[1];
+    web.failure = Some(FailureDetail {
+        job: None,
+        step: None,
+        job_url: None,
+        message: "rejected by bob in production: not today".to_owned(),
+    });
+    web.approvals = vec![ApprovalReport {
+        state: ApprovalState::Rejected,
+        by: Some("bob".to_owned()),
+        comment: Some("not today".to_owned()),
+        waited: Some(Duration::from_secs(45)),
+        ..gate
     }];
     r
 }

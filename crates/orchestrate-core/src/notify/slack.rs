@@ -5,9 +5,10 @@
 use serde_json::{Value, json};
 
 use crate::notify::events::{Notice, primary};
+use crate::notify::rule::Event;
 use crate::notify::text::{
-    elapsed, failure_line, headline, outcome_words, rollback_line, strategy_str, title, truncate,
-    versions,
+    approval_line, elapsed, failure_line, headline, outcome_words, rollback_line, strategy_str,
+    title, truncate, versions,
 };
 use crate::report::{ReleaseStatus, RunReport, ServiceOutcome};
 
@@ -114,6 +115,9 @@ fn service_lines(report: &RunReport) -> Vec<String> {
             if let Some(why) = failure_line(s) {
                 line.push_str(&format!("\n      ↳ {}", escape(&why)));
             }
+            if let Some(gate) = approval_line(s) {
+                line.push_str(&format!("\n      ↳ {}", escape(&gate)));
+            }
             truncate(&line, MAX_LINE)
         })
         .collect()
@@ -146,13 +150,49 @@ fn pack(heading: &str, lines: &[String], max_sections: usize, what: &str) -> Vec
     sections
 }
 
+/// `approval_required` leads: who waits, where, for whom, and the run to review.
+fn approval_text(report: &RunReport, notices: &[Notice]) -> Option<String> {
+    let notice = notices
+        .iter()
+        .find(|n| n.event == Event::ApprovalRequired)?;
+    let lines: Vec<String> = report
+        .services
+        .iter()
+        .filter(|s| notice.services.contains(&s.name))
+        .filter_map(|s| {
+            let gate = s.approvals.last()?;
+            let mut line = format!("• *{}* {}", escape(&s.name), escape(&gate.waiting_line()));
+            if let Some(run) = &s.run {
+                line.push_str(&format!(
+                    " · {}",
+                    link(&run.url, &format!("review run {}", run.id))
+                ));
+            }
+            Some(truncate(&line, MAX_LINE))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| {
+        truncate(
+            &format!("*Approval required*\n{}", lines.join("\n")),
+            MAX_SECTION_TEXT,
+        )
+    })
+}
+
 /// The Block Kit payload announcing `notices` of `report`.
 pub fn message(report: &RunReport, notices: &[Notice]) -> Value {
-    let header = format!("{} {}", status_emoji(report.status), headline(report));
+    let approval = approval_text(report, notices);
+    let header = match &approval {
+        Some(_) => format!(":raised_hand: Approval required in {}", report.environment),
+        None => format!("{} {}", status_emoji(report.status), headline(report)),
+    };
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": truncate(&header, MAX_HEADER_TEXT), "emoji": true}}),
         section(summary_text(report, notices)),
     ];
+    if let Some(text) = approval {
+        blocks.push(section(text));
+    }
     let rollback_lines: Vec<String> = report
         .rollbacks
         .iter()

@@ -88,6 +88,15 @@ pub fn failure_line(service: &ServiceReport) -> Option<String> {
     }
 }
 
+/// How the latest wait of a service's run for its environment gate stands: `waiting for
+/// approval in production (reviewers: alice, bob)`, `approved by alice after 2m 00s`.
+pub fn approval_line(service: &ServiceReport) -> Option<String> {
+    service
+        .approvals
+        .last()
+        .map(crate::report::ApprovalReport::decision)
+}
+
 pub fn rollback_words(outcome: &RollbackOutcome) -> &'static str {
     match outcome {
         RollbackOutcome::Succeeded => "rolled back",

@@ -18,7 +18,11 @@
 //!                (in_progress: a start notification, sent while the release runs)
 //! started_at     RFC 3339, finished_at RFC 3339
 //! services       [{name, repo, from_version, to_version, outcome, run_id, run_url,
-//!                  conclusion, health, failed_job, failed_step, failed_job_url, failure}]
+//!                  conclusion, health, failed_job, failed_step, failed_job_url, failure,
+//!                  approvals: [{environments, reviewers, wait_timer, state, by, comment,
+//!                               auto_approved, waited, timeout}]}]
+//!                (approvals: each wait for an environment gate; state waiting | approved |
+//!                 rejected | timed_out | cancelled | passed; durations in seconds)
 //! rollbacks      [{service, to_version, outcome, run_url, reason}]
 //! links          {orchestrator_run}
 //! error          string | null: a release-level error
@@ -74,6 +78,8 @@ pub struct ServicePayload {
     pub failed_step: Option<String>,
     pub failed_job_url: Option<String>,
     pub failure: Option<String>,
+    /// Each wait of its run for an environment gate.
+    pub approvals: Vec<crate::report::ApprovalReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -131,6 +137,7 @@ pub fn payload(
                 failed_step: failure.and_then(|f| f.step.clone()),
                 failed_job_url: failure.and_then(|f| f.job_url.clone()),
                 failure: failure.map(|f| f.message.clone()).or(health_reason),
+                approvals: s.approvals.clone(),
             }
         })
         .collect();

@@ -95,6 +95,22 @@ mod tests {
     }
 
     #[test]
+    fn the_approval_timeout_comes_from_the_service_then_the_environment_then_a_day() {
+        let text = "version: 1\nname: p\nenvironments: {staging: {}, production: {approval_timeout: 2h}}\nservices:\n  a: {repo: x/y, workflow: d.yml}\n  b: {repo: x/y, workflow: d.yml, approval_timeout: 30m, auto_approve: true}\n";
+        let plan = load("plan.yml", text).expect("valid").plan;
+        let (a, b) = (plan.service("a").expect("a"), plan.service("b").expect("b"));
+        let env = |name: &str| plan.environments.get(name);
+        let hours = |h: u64| std::time::Duration::from_secs(h * 3600);
+        assert_eq!(a.approval_timeout_in(env("production")), hours(2));
+        assert_eq!(a.approval_timeout_in(env("staging")), hours(24));
+        assert_eq!(
+            b.approval_timeout_in(env("production")),
+            std::time::Duration::from_secs(1800)
+        );
+        assert!(b.auto_approve && !a.auto_approve);
+    }
+
+    #[test]
     fn diagnostics_come_sorted_by_position() {
         let text = "version: 3\nname: p\nenvironments: {staging: {}}\nservices:\n  a: {repo: x, workflow: d.yml, needs: [zz]}\nbogus: 1\n";
         let diags = load("plan.yml", text).expect_err("invalid");

@@ -88,7 +88,14 @@ pub struct Environment {
     pub vars: BTreeMap<String, String>,
     pub health_timeout: Duration,
     pub lock: bool,
+    /// How long a run may wait for its environment gate (approval, wait timer) here, unless
+    /// the service says otherwise; `None` is the default, [`DEFAULT_APPROVAL_TIMEOUT`].
+    pub approval_timeout: Option<Duration>,
 }
+
+/// How long a run may wait for an approval when neither the service nor the environment
+/// says: a day, so a release started in the evening can be approved the next morning.
+pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// How a service's deploy run is triggered.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,6 +133,20 @@ pub struct Service {
     pub correlate: bool,
     /// Per-service limit for its run, if set; else the release timeout applies.
     pub timeout: Option<Duration>,
+    /// Approve the run's environment gates through the API when the token may.
+    pub auto_approve: bool,
+    /// How long its run may wait for an approval; overrides the environment's.
+    pub approval_timeout: Option<Duration>,
+}
+
+impl Service {
+    /// How long its run may wait for an approval in `environment`: its own
+    /// `approval_timeout`, else the environment's, else [`DEFAULT_APPROVAL_TIMEOUT`].
+    pub fn approval_timeout_in(&self, environment: Option<&Environment>) -> Duration {
+        self.approval_timeout
+            .or_else(|| environment.and_then(|e| e.approval_timeout))
+            .unwrap_or(DEFAULT_APPROVAL_TIMEOUT)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

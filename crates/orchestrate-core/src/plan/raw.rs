@@ -11,7 +11,7 @@
 //! max_parallel: 4            # default 4, at least 1
 //! canary: { services: [web], bake: 5m }   # bake defaults to 0s; required for strategy canary
 //! environments:              # required, at least one
-//!   staging: { vars: { api: https://… }, health_timeout: 60s, lock: false }
+//!   staging: { vars: { api: https://… }, health_timeout: 60s, lock: false, approval_timeout: 24h }
 //! services:                  # required, at least one; keys are service names
 //!   backend:
 //!     repo: owner/name                 # required
@@ -28,6 +28,8 @@
 //!     share: [build-info]              # handed on: fields, plus `.id`, `.run_id`, `.repository`, `.digest`
 //!     correlate: false                 # always send the `orchestrate_id` input
 //!     timeout: 30m
+//!     auto_approve: false              # approve the run's environment gates when the token may
+//!     approval_timeout: 24h            # default: the environment's, else 24h
 //! notifications:             # see `raw_notify`
 //! channels:                  # see `raw_notify`
 //! artifacts: { store: github }   # github | s3 | local: see `store`
@@ -60,7 +62,7 @@ pub(crate) const PLAN_KEYS: &[&str] = &[
     "artifacts",
 ];
 pub(crate) const CANARY_KEYS: &[&str] = &["services", "bake"];
-pub(crate) const ENV_KEYS: &[&str] = &["vars", "health_timeout", "lock"];
+pub(crate) const ENV_KEYS: &[&str] = &["vars", "health_timeout", "lock", "approval_timeout"];
 pub(crate) const SERVICE_KEYS: &[&str] = &[
     "repo",
     "workflow",
@@ -77,6 +79,8 @@ pub(crate) const SERVICE_KEYS: &[&str] = &[
     "share",
     "correlate",
     "timeout",
+    "auto_approve",
+    "approval_timeout",
 ];
 pub(crate) const HEALTH_KEYS: &[&str] = &["url", "expect", "interval", "timeout"];
 pub(crate) const EXPECT_KEYS: &[&str] = &["status", "json"];
@@ -167,6 +171,11 @@ pub struct RawEnvironment {
     /// One release at a time in this environment, across every repository (a lease that
     /// expires, so a killed job cannot hold it forever). Default `false`.
     pub lock: Option<Spanned<bool>>,
+    /// How long a run may wait for this environment's approval gate (a GitHub environment
+    /// with required reviewers or a wait timer) before it is cancelled and the service fails
+    /// (default `24h`); a service's `approval_timeout` overrides it. The wait does not count
+    /// against the run's or the release's `timeout`.
+    pub approval_timeout: Option<Spanned<Duration>>,
 }
 
 /// One deployable service: the workflow that deploys it, what it needs, how to check it and
@@ -226,6 +235,13 @@ pub struct RawService {
     pub correlate: Option<Spanned<bool>>,
     /// Limit for this service's run (default: the release's `timeout`).
     pub timeout: Option<Spanned<Duration>>,
+    /// Approve the run's environment gate through the API when the token is allowed to (a
+    /// required reviewer; GitHub lets no App token review); otherwise the run waits for a
+    /// person like any gate. Default `false`.
+    pub auto_approve: Option<Spanned<bool>>,
+    /// How long its run may wait for an approval (default: the environment's
+    /// `approval_timeout`, else `24h`).
+    pub approval_timeout: Option<Spanned<Duration>>,
 }
 
 /// The health gate: GET `url` every `interval` until the answer matches `expect` or `timeout`
@@ -369,6 +385,9 @@ fn read_environment(ctx: &mut Ctx<'_>, node: &Node, name: &Spanned<String>) -> R
         .get("health_timeout")
         .and_then(|n| ctx.duration(n, "`health_timeout`"));
     env.lock = f.get("lock").and_then(|n| ctx.bool(n, "`lock`"));
+    env.approval_timeout = f
+        .get("approval_timeout")
+        .and_then(|n| ctx.duration(n, "`approval_timeout`"));
     env
 }
 
@@ -423,6 +442,12 @@ fn read_service(ctx: &mut Ctx<'_>, node: &Node, name: &Spanned<String>) -> RawSe
         .unwrap_or_default();
     svc.correlate = f.get("correlate").and_then(|n| ctx.bool(n, "`correlate`"));
     svc.timeout = f.get("timeout").and_then(|n| ctx.duration(n, "`timeout`"));
+    svc.auto_approve = f
+        .get("auto_approve")
+        .and_then(|n| ctx.bool(n, "`auto_approve`"));
+    svc.approval_timeout = f
+        .get("approval_timeout")
+        .and_then(|n| ctx.duration(n, "`approval_timeout`"));
     svc
 }
 

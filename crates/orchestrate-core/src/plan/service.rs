@@ -44,6 +44,9 @@ pub(crate) fn service(
             "service names appear in template variables such as `runs.<service>.url`".to_owned(),
         );
     }
+    if let Some(t) = &svc.approval_timeout {
+        super::validate::positive_approval_timeout(ctx, t);
+    }
     let repo = svc.repo.as_ref().and_then(|r| parse_repo(ctx, r));
     let workflow = svc.workflow.as_ref().map(|w| check_workflow(ctx, w));
     let trigger = trigger(ctx, svc, &what, workflow.clone());
@@ -124,6 +127,8 @@ pub(crate) fn service(
         share,
         correlate: svc.correlate.as_ref().is_some_and(|c| c.value),
         timeout: svc.timeout.as_ref().map(|t| t.value),
+        auto_approve: svc.auto_approve.as_ref().is_some_and(|a| a.value),
+        approval_timeout: svc.approval_timeout.as_ref().map(|t| t.value),
     })
 }
 

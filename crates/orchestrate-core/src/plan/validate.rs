@@ -40,6 +40,11 @@ pub(crate) fn validate(ctx: &mut Ctx<'_>, raw: &RawPlan) -> Option<Plan> {
         usize::try_from(m.value).unwrap_or(usize::MAX).max(1)
     });
     let environments = environments(raw);
+    for (_, env) in &raw.environments {
+        if let Some(t) = &env.approval_timeout {
+            positive_approval_timeout(ctx, t);
+        }
+    }
     let names: Vec<String> = raw.services.iter().map(|(n, _)| n.value.clone()).collect();
     let edges = needs_graph(ctx, raw, &names);
     for cycle in graph::find_cycles(&edges) {
@@ -160,6 +165,17 @@ pub(crate) fn parse_repo(ctx: &mut Ctx<'_>, s: &Spanned<String>) -> Option<Repo>
     }
 }
 
+/// An `approval_timeout` of zero would cancel every run that waits for an approval.
+pub(crate) fn positive_approval_timeout(ctx: &mut Ctx<'_>, t: &Spanned<Duration>) {
+    if t.value.is_zero() {
+        let diag = ctx.error(t.span, "`approval_timeout` must be longer than 0s");
+        diag.hint = Some(
+            "give reviewers time to approve, e.g. `approval_timeout: 4h` (the default is 24h)"
+                .to_owned(),
+        );
+    }
+}
+
 fn environments(raw: &RawPlan) -> BTreeMap<String, Environment> {
     let mut out = BTreeMap::new();
     for (name, env) in &raw.environments {
@@ -179,6 +195,7 @@ fn environments(raw: &RawPlan) -> BTreeMap<String, Environment> {
                 vars,
                 health_timeout,
                 lock: env.lock.as_ref().is_some_and(|l| l.value),
+                approval_timeout: env.approval_timeout.as_ref().map(|d| d.value),
             },
         );
     }

@@ -128,6 +128,9 @@ pub struct ServiceReport {
     /// The artifacts it handed on (plan `share:`), with their digests.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<crate::artifact::ArtifactRef>,
+    /// Each wait of its run for an environment gate (required reviewers, a wait timer).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<super::ApprovalReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -17,6 +17,7 @@ pub fn render(report: &RunReport) -> String {
     status_line(&mut out, report);
     service_table(&mut out, report);
     failures(&mut out, report);
+    approvals(&mut out, report);
     let _ = write!(out, "\n### Plan\n\n{}", mermaid::render(report));
     compatibility(&mut out, report);
     rollbacks(&mut out, report);
@@ -134,6 +135,36 @@ fn failures(out: &mut String, r: &RunReport) {
             let _ = write!(line, " ({})", link("run", &run.url));
         }
         let _ = writeln!(out, "{line}");
+    }
+}
+
+/// Every wait for an environment gate: who could approve, how long it took, who decided.
+fn approvals(out: &mut String, r: &RunReport) {
+    let waits: Vec<_> = r
+        .services
+        .iter()
+        .flat_map(|s| s.approvals.iter().map(move |a| (s, a)))
+        .collect();
+    if waits.is_empty() {
+        return;
+    }
+    out.push_str("\n### Approvals\n\n| Service | Environment | Reviewers | Waited | Decision |\n|---|---|---|---|---|\n");
+    for (s, a) in waits {
+        let mut decision = format!("{} {}", a.icon(), cell(&a.verdict()));
+        if let Some(comment) = a.comment.as_deref().filter(|c| !c.trim().is_empty()) {
+            let _ = write!(decision, ": “{}”", cell(comment));
+        }
+        if let (crate::report::ApprovalState::Waiting, Some(run)) = (a.state, &s.run) {
+            let _ = write!(decision, " ({})", link("review", &run.url));
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {decision} |",
+            cell(&s.name),
+            code(&a.environment_list()),
+            cell(&a.reviewer_list()),
+            format::opt_duration(a.waited),
+        );
     }
 }
 

@@ -47,6 +47,7 @@ fn service(name: &str, needs: &[&str], outcome: ServiceOutcome, run: Option<u64>
         outcome,
         failure: None,
         artifacts: Vec::new(),
+        approvals: Vec::new(),
     }
 }
 
@@ -176,6 +177,80 @@ pub(crate) fn rolled_back() -> RunReport {
 #[test]
 fn summary_of_a_successful_release() {
     insta::assert_snapshot!(summary::render(&succeeded()));
+}
+
+/// The successful release, its backend approved by a person, its web canary let through by a
+/// wait timer, and its android release rejected (so the release was rolled back).
+fn gated() -> RunReport {
+    let mut r = succeeded();
+    let gate = |environments: &[&str], reviewers: &[&str], state: ApprovalState| ApprovalReport {
+        environments: environments.iter().map(|e| (*e).to_owned()).collect(),
+        reviewers: reviewers.iter().map(|e| (*e).to_owned()).collect(),
+        wait_timer: None,
+        state,
+        by: None,
+        comment: None,
+        auto_approved: false,
+        waited: Some(Duration::from_secs(125)),
+        timeout: Some(Duration::from_secs(24 * 3600)),
+    };
+    r.services[0].approvals = vec![ApprovalReport {
+        by: Some("alice".to_owned()),
+        comment: Some("Ship it | now".to_owned()),
+        ..gate(
+            &["production"],
+            &["alice", "pratiko/releasers"],
+            ApprovalState::Approved,
+        )
+    }];
+    r.services[3].approvals = vec![ApprovalReport {
+        wait_timer: Some(Duration::from_secs(300)),
+        waited: Some(Duration::from_secs(300)),
+        ..gate(&["production-web"], &[], ApprovalState::Passed)
+    }];
+    r.status = ReleaseStatus::RolledBack;
+    r.services[0].outcome = ServiceOutcome::RolledBack;
+    r.services[1].outcome = ServiceOutcome::Failed;
+    r.services[1].failure = Some(FailureDetail {
+        job: None,
+        step: None,
+        job_url: None,
+        message: "rejected by bob in production: not today".to_owned(),
+    });
+    r.services[1].approvals = vec![ApprovalReport {
+        by: Some("bob".to_owned()),
+        comment: Some("not today".to_owned()),
+        waited: Some(Duration::from_secs(40)),
+        ..gate(&["production"], &["alice", "bob"], ApprovalState::Rejected)
+    }];
+    r.services[2].approvals = vec![gate(&["production"], &["alice"], ApprovalState::Waiting)];
+    r.services[4].approvals = vec![ApprovalReport {
+        waited: Some(Duration::from_secs(4 * 3600)),
+        timeout: Some(Duration::from_secs(4 * 3600)),
+        ..gate(&["production"], &["alice"], ApprovalState::TimedOut)
+    }];
+    r
+}
+
+#[test]
+fn summary_of_a_release_with_approval_gates() {
+    let summary = summary::render(&gated());
+    assert!(summary.contains("approved by alice"), "{summary}");
+    assert!(
+        summary.contains("Ship it \\| now"),
+        "a comment cannot break the table"
+    );
+    insta::assert_snapshot!(summary);
+}
+
+#[test]
+fn the_json_report_carries_each_wait() {
+    let json = serde_json::to_value(gated()).expect("serialises");
+    let backend = &json["services"][0]["approvals"][0];
+    assert_eq!(backend["state"], "approved");
+    assert_eq!(backend["by"], "alice");
+    assert_eq!(backend["waited"], 125.0);
+    assert_eq!(json["services"][4]["approvals"][0]["state"], "timed_out");
 }
 
 #[test]
