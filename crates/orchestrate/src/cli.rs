@@ -118,7 +118,8 @@ pub struct RehearseArgs {
     #[arg(default_value = DEFAULT_PLAN)]
     pub plan: PathBuf,
     /// The emulator scenario: a built-in name (happy, backend-unhealthy, android-upload-fails,
-    /// canary-fails, flaky-api, fifty-runs) or a file.
+    /// canary-fails, canary-degrades, flaky-api, fifty-runs, approval, approval-rejected) or a
+    /// file.
     #[arg(long, value_name = "SCENARIO", default_value = "happy")]
     pub scenario: String,
     /// The environment to release to; the plan's first environment when absent.

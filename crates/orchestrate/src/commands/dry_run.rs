@@ -60,6 +60,7 @@ pub fn report(
                 },
                 failure: None,
                 artifacts: Vec::new(),
+                approvals: Vec::new(),
             }
         })
         .collect();

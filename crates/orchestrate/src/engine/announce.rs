@@ -1,5 +1,6 @@
 //! Notifications sent while the release runs (SPEC §7): `deployment_started` once the release
-//! is recorded and its lock taken, `rollback_started` when the first rollback begins. Each goes
+//! is recorded and its lock taken, `approval_required` when a run first waits for a reviewer,
+//! `rollback_started` when the first rollback begins. Each goes
 //! out in the background with a snapshot of the report (status `in_progress`), so the release
 //! never waits on a channel; `finish` collects the deliveries into the report, and the end of
 //! release notifications leave out what was already announced.
@@ -7,7 +8,7 @@
 use std::sync::Arc;
 
 use orchestrate_core::notify::rule::{Channel, Event, Rule, Severity};
-use orchestrate_core::notify::{Notice, at_start};
+use orchestrate_core::notify::{Notice, approval_required, at_start};
 use orchestrate_core::report::{NotificationDelivery, ReleaseStatus, RunReport};
 use tokio::task::JoinHandle;
 
@@ -81,6 +82,13 @@ impl Driver<'_> {
             severity: Severity::Warning,
             services,
         };
+        self.announce(report, vec![notice]);
+    }
+
+    /// `name`'s run waits for a reviewer (its wait is in the report already).
+    pub(super) fn announce_approval(&mut self, name: &str) {
+        let report = self.snapshot();
+        let notice = approval_required(&report, vec![name.to_owned()]);
         self.announce(report, vec![notice]);
     }
 

@@ -15,6 +15,7 @@ pub(super) const CANCEL_SETTLE: Duration = Duration::from_secs(10 * 60);
 
 impl Driver<'_> {
     pub(super) fn cancel(&mut self, name: &str, now: Duration) {
+        self.end_wait_on_cancel(name, now);
         let Some(svc) = self.svcs.get_mut(name) else {
             return;
         };

@@ -41,6 +41,8 @@ pub struct Driver<'a> {
     pub(super) baking: bool,
     pub(super) bake_watch: Vec<AbortHandle>,
     pub(super) announced: Announcements,
+    /// Since when some run waits for an approval: the release's `timeout` is paused.
+    pub(super) approval_pause: Option<Duration>,
 }
 
 pub async fn drive(
@@ -134,6 +136,7 @@ pub async fn drive(
         baking: false,
         bake_watch: Vec::new(),
         announced: Announcements::default(),
+        approval_pause: None,
     };
     driver.run().await;
     finish::finish(driver).await
@@ -237,15 +240,22 @@ impl<'a> Driver<'a> {
     }
 
     fn next_deadline(&self) -> Option<Duration> {
-        let services = self
-            .svcs
-            .iter()
-            .filter_map(|(name, svc)| svc.deadline.filter(|_| self.racing_its_limit(name)));
-        services.chain(self.release_deadline).min()
+        // A run waiting for an approval races its `approval_timeout`, not its `timeout`.
+        let services = self.svcs.iter().filter_map(|(name, svc)| {
+            svc.deadline
+                .filter(|_| svc.gate.is_none() && self.racing_its_limit(name))
+        });
+        let release = self
+            .release_deadline
+            .filter(|_| self.approval_pause.is_none());
+        services
+            .chain(release)
+            .chain(self.approval_deadline())
+            .min()
     }
 
     /// In flight and not being cancelled already: its own `timeout` still applies.
-    fn racing_its_limit(&self, name: &str) -> bool {
+    pub(super) fn racing_its_limit(&self, name: &str) -> bool {
         self.scheduler
             .state(name)
             .is_some_and(|s| s.in_flight() && s != orchestrate_core::dag::ServiceState::Cancelling)
@@ -254,6 +264,7 @@ impl<'a> Driver<'a> {
     fn on_deadlines(&mut self) {
         let now = self.now();
         if let Some(limit) = self.release_deadline
+            && self.approval_pause.is_none()
             && now >= limit
         {
             self.release_deadline = None;
@@ -273,7 +284,9 @@ impl<'a> Driver<'a> {
         let expired: Vec<String> = self
             .svcs
             .iter()
-            .filter(|(n, s)| s.deadline.is_some_and(|d| now >= d) && self.racing_its_limit(n))
+            .filter(|(n, s)| {
+                s.gate.is_none() && s.deadline.is_some_and(|d| now >= d) && self.racing_its_limit(n)
+            })
             .map(|(n, _)| n.clone())
             .collect();
         for name in expired {
@@ -286,6 +299,7 @@ impl<'a> Driver<'a> {
             self.note(Some(&name), "timed out: its own time limit passed".into());
             self.queue.push_back(Event::TimedOut { service: name, now });
         }
+        self.on_approval_deadlines(now);
     }
 
     fn execute(&mut self, command: Command) {

@@ -83,6 +83,17 @@ impl Driver<'_> {
                     now,
                 });
             }
+            Msg::ApprovalWaiting {
+                service,
+                gates,
+                auto,
+                seen,
+            } => self.on_approval_waiting(&service, &gates, auto, seen),
+            Msg::ApprovalEnded {
+                service,
+                review,
+                seen,
+            } => self.on_approval_ended(&service, review, seen),
             Msg::AwaitFailed { service, problem } => {
                 self.fail_run(&service, &problem, now);
             }

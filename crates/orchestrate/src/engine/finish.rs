@@ -155,15 +155,20 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
                 outcome: ServiceOutcome::NotInRelease,
                 failure: None,
                 artifacts: Vec::new(),
+                approvals: Vec::new(),
             };
             let Some(svc) = driver.svcs.get(&s.name) else {
                 return base;
             };
             let dispatched = svc.dispatched_at.map(|d| driver.engine.pace.github_at(d));
+            let approvals = approvals(driver, svc, status);
+            // The Wait column is the wait for a runner; a wait for an approval is its own.
+            let gated: std::time::Duration = approvals.iter().filter_map(|a| a.waited).sum();
             let queued = match (svc.started_seen, dispatched) {
                 (Some(seen), Some(dispatched)) => (seen - dispatched).to_std().ok(),
                 _ => svc.run.as_ref().and_then(|r| queued(r, dispatched)),
-            };
+            }
+            .map(|q| q.saturating_sub(gated));
             let duration = match (svc.dispatched_at, svc.settled_at) {
                 (Some(a), Some(b)) => Some(b.saturating_sub(a)),
                 _ => None,
@@ -186,6 +191,7 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
                 },
                 failure: svc.failure.clone(),
                 artifacts: svc.shared.clone(),
+                approvals,
                 ..base
             }
         })
@@ -217,6 +223,26 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
         error,
         manifest: None,
     }
+}
+
+/// The waits of `svc`'s run for its environment gate: one still under way has waited so far;
+/// in the report of a release that ended it was cancelled.
+fn approvals(
+    driver: &Driver<'_>,
+    svc: &super::svc::Svc,
+    status: ReleaseStatus,
+) -> Vec<orchestrate_core::report::ApprovalReport> {
+    use orchestrate_core::report::ApprovalState;
+    let mut out = svc.approvals.clone();
+    if let (Some(gate), Some(last)) = (&svc.gate, out.last_mut())
+        && last.state == ApprovalState::Waiting
+    {
+        last.waited = Some(driver.now().saturating_sub(gate.since));
+        if status != ReleaseStatus::InProgress {
+            last.state = ApprovalState::Cancelled;
+        }
+    }
+    out
 }
 
 /// How long `run` waited for a runner (see the module doc); `dispatched` is when the driver

@@ -6,10 +6,10 @@
 //!
 //! Layout: `prepare` (registry, compatibility, lock) → `driver` (the event loop over `svc`, the
 //! state of each service; `launch` for the commands that start work, `cancel` for cancels,
-//! `events` for what tasks report, `bake` for the canary's bake, `rollback` for rollbacks,
-//! `announce` for notifications sent while it runs) with `tasks` (the async work of each command) → `finish`
-//! (statuses, the report and its manifest: `manifest`). `session` holds what the commands share
-//! around it.
+//! `events` for what tasks report, `approval` for runs waiting for an environment gate, `bake`
+//! for the canary's bake, `rollback` for rollbacks, `announce` for notifications sent while it
+//! runs) with `tasks` (the async work of each command) → `finish` (statuses, the report and its
+//! manifest: `manifest`). `session` holds what the commands share around it.
 //! Time goes through [`pace::Pace`] so a rehearsal on the accelerated emulator keeps the
 //! plan's timings (a 5m bake, a 60s health timeout) in GitHub time.
 
@@ -25,6 +25,7 @@ pub mod session;
 pub mod vars;
 
 mod announce;
+mod approval;
 mod bake;
 mod cancel;
 mod driver;

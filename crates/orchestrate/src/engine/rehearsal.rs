@@ -56,6 +56,14 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "fifty-runs",
         include_str!("../../../../examples/scenarios/fifty-runs.yml"),
     ),
+    (
+        "approval",
+        include_str!("../../../../examples/scenarios/approval.yml"),
+    ),
+    (
+        "approval-rejected",
+        include_str!("../../../../examples/scenarios/approval-rejected.yml"),
+    ),
 ];
 
 /// The release a rehearsal runs unless the command line says otherwise.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use orchestrate_core::dag::SkipReason;
 use orchestrate_core::plan::Service;
-use orchestrate_core::report::{FailureDetail, HealthVerdict};
+use orchestrate_core::report::{ApprovalReport, FailureDetail, HealthVerdict};
 use orchestrate_github::{DeploymentId, Dispatched, RunSummary};
 use tokio::task::AbortHandle;
 
@@ -38,6 +38,12 @@ pub struct Svc {
     pub(super) cancel_failed: bool,
     /// The artifacts its run handed on (`share:`).
     pub shared: Vec<orchestrate_core::artifact::ArtifactRef>,
+    /// Its run waits for an environment gate now (see `approval`).
+    pub(super) gate: Option<super::approval::GateWait>,
+    /// Each wait of its run for an environment gate, for the report.
+    pub approvals: Vec<ApprovalReport>,
+    /// `approval_required` was announced for it (once per release).
+    pub(super) approval_announced: bool,
 }
 
 impl Svc {
@@ -66,6 +72,9 @@ impl Svc {
             gate_problem: None,
             cancel_failed: false,
             shared: Vec::new(),
+            gate: None,
+            approvals: Vec::new(),
+            approval_announced: false,
         }
     }
 }

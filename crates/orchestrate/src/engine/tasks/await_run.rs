@@ -1,6 +1,7 @@
-//! Awaiting a service's deploy run: recording its deployment once the run is known, then on
-//! completion reading the failed job and step, or downloading the artifacts it hands on (and,
-//! for `share:`, recording their references and copying typed documents to the store).
+//! Awaiting a service's deploy run: recording its deployment once the run is known, following
+//! its waits for an environment gate (`gate`), then on completion reading the failed job and
+//! step (or who rejected it), or downloading the artifacts it hands on (and, for `share:`,
+//! recording their references and copying typed documents to the store).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use orchestrate_github::{
     RunState, RunSummary, WatchTarget,
 };
 
-use super::{Ctx, Msg, Problem};
+use super::{Ctx, Msg, Problem, gate};
 
 /// What the await task needs to record the service's deployment.
 #[derive(Debug, Clone)]
@@ -55,6 +56,8 @@ pub async fn await_run(
     let mut handle = ctx.watcher.watch(target);
     let mut known = false;
     let mut started = false;
+    let mut wait: Option<gate::Wait> = None;
+    let mut rejected: Option<(orchestrate_github::Review, gate::Wait)> = None;
     loop {
         let state = handle.state();
         let run = match &state {
@@ -81,6 +84,18 @@ pub async fn await_run(
             });
             record_deployment(&ctx, &service, run, &deployment).await;
         }
+        if let Some(run) = &run {
+            let waiting = run.status == "waiting";
+            if waiting && wait.is_none() {
+                let seen = (ctx.now)();
+                wait = Some(gate::begin(&ctx, &service, run, &deployment.release_id, seen).await);
+            } else if !waiting && let Some(ended) = wait.take() {
+                let seen = (ctx.now)();
+                if let Some(review) = gate::end(&ctx, &service, run, &ended, seen).await {
+                    rejected = Some((review, ended));
+                }
+            }
+        }
         if let Some(run) = &run
             && !started
             && run.status != "queued"
@@ -101,6 +116,9 @@ pub async fn await_run(
                     Ok(handed) => (None, handed, None),
                     Err(problem) => (None, Handed::default(), Some(problem)),
                 }
+            } else if let Some((review, ended)) = &rejected {
+                // Its job never ran: who rejected it is the whole story.
+                (Some(gate::rejection(review, ended)), Handed::default(), None)
             } else {
                 (
                     Some(failure_of(&ctx.github, &service, &run).await),

@@ -1,6 +1,6 @@
 //! The async work behind each scheduler command: dispatching a run (here), awaiting it
-//! (`await_run`: recording its deployment, reading the failed job and step, downloading
-//! artifacts), cancelling it (`cancel`), and rolling a service back (`rollback`). Each task
+//! (`await_run`: recording its deployment, following its waits for an environment gate in
+//! `gate`, reading the failed job and step, downloading artifacts), cancelling it (`cancel`), and rolling a service back (`rollback`). Each task
 //! reports back to the driver's loop with [`Msg`]s.
 
 use std::collections::BTreeMap;
@@ -17,10 +17,12 @@ use tokio::sync::mpsc::UnboundedSender;
 
 mod await_run;
 mod cancel;
+mod gate;
 mod rollback;
 
 pub use await_run::{DeploymentSpec, await_run};
 pub use cancel::{CancelResult, cancel};
+pub use gate::AutoApproval;
 pub use rollback::rollback;
 
 /// A task's report to the driver.
@@ -58,6 +60,21 @@ pub enum Msg {
         /// The run succeeded but its declared artifacts could not be handed on: its new
         /// version went out, so it counts as deployed and fails at its gate instead.
         artifact_problem: Option<Problem>,
+    },
+    /// The run waits for its environment gate (first seen at `seen`, GitHub's clock): what it
+    /// waits for, read once, and what `auto_approve` did.
+    ApprovalWaiting {
+        service: String,
+        gates: Vec<orchestrate_github::PendingGate>,
+        auto: AutoApproval,
+        seen: DateTime<Utc>,
+    },
+    /// The run left its wait (seen at `seen`): the review that decided it, when the run's
+    /// review history shows one (a wait timer alone leaves none).
+    ApprovalEnded {
+        service: String,
+        review: Option<orchestrate_github::Review>,
+        seen: DateTime<Utc>,
     },
     /// The run could not be awaited (the watcher gave up, …).
     AwaitFailed {
