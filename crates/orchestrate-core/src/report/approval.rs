@@ -67,12 +67,13 @@ impl ApprovalReport {
         self.environments.join(", ")
     }
 
-    /// `alice, bob`, or `nobody (wait timer 5m 00s)` for a gate without reviewers.
+    /// `alice, bob`, `nobody (wait timer 5m 00s)` for a gate without reviewers, `–` when
+    /// they are not known (a rejection seen only after the fact).
     pub fn reviewer_list(&self) -> String {
         if self.reviewers.is_empty() {
             return match self.wait_timer {
                 Some(t) => format!("nobody (wait timer {})", super::format::duration(t)),
-                None => "nobody".to_owned(),
+                None => "–".to_owned(),
             };
         }
         self.reviewers.join(", ")

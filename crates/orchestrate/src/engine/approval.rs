@@ -123,6 +123,18 @@ impl Driver<'_> {
             return;
         };
         let Some(gate) = svc.gate.take() else {
+            // A rejection that came between two polls: no wait was seen, only its verdict.
+            if let Some(r) = review.filter(Review::rejected) {
+                let timeout = svc.spec.approval_timeout_in(None);
+                svc.approvals.push(ApprovalReport {
+                    environments: r.environments,
+                    state: ApprovalState::Rejected,
+                    by: Some(r.user),
+                    comment: Some(r.comment).filter(|c| !c.trim().is_empty()),
+                    waited: None,
+                    ..waiting_report(&[], timeout)
+                });
+            }
             return;
         };
         let paused = now.saturating_sub(gate.since);

@@ -3,6 +3,7 @@
 
 mod action;
 mod app_masks;
+mod approvals;
 mod cli;
 mod emulator_cmd;
 mod engine_edges;

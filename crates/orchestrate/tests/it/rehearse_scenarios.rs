@@ -289,3 +289,56 @@ fn the_wait_column_shows_how_long_a_run_was_queued() {
         .unwrap_or_default();
     assert!(!row.contains("| <1s |"), "{row}");
 }
+
+#[test]
+fn the_approval_scenario_shows_the_wait_and_who_approved_after_how_long() {
+    let (out, report, summary) = rehearse("approval", &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("waiting for approval in production (reviewers: alice, bob) http"),
+        "{}",
+        out.stderr
+    );
+    let gate = &support::service(&report, "backend")["approvals"][0];
+    assert_eq!(gate["state"], "approved", "{gate}");
+    assert_eq!(gate["by"], "alice");
+    let waited = gate["waited"].as_f64().expect("waited");
+    assert!(
+        (100.0..=200.0).contains(&waited),
+        "alice approved 2m after the wait began: {waited}"
+    );
+    assert!(summary.contains("### Approvals"), "{summary}");
+    assert!(
+        summary.contains("| backend | `production` | alice, bob |")
+            && summary.contains("✅ approved by alice: “Ship it”"),
+        "{summary}"
+    );
+    assert!(when(&report, "backend", "approved") < when(&report, "backend", "run succeeded"));
+}
+
+#[test]
+fn the_rejected_approval_scenario_names_the_reviewer_and_rolls_back() {
+    let (out, report, summary) = rehearse("approval-rejected", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(report["status"], "rolled_back");
+    let web = support::service(&report, "web");
+    assert_eq!(web["outcome"], "failed");
+    assert_eq!(
+        web["failure"]["message"],
+        "rejected by bob in production: not during the sale"
+    );
+    assert_eq!(web["approvals"][0]["state"], "rejected");
+    assert_eq!(outcome(&report, "backend"), "rolled_back");
+    for s in ["android", "ios", "desktop"] {
+        assert_eq!(outcome(&report, s), "skipped", "{s}");
+    }
+    assert!(
+        summary.contains("- **web**: rejected by bob in production: not during the sale"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("❌ rejected by bob: “not during the sale”"),
+        "{summary}"
+    );
+}

@@ -57,6 +57,7 @@ pub async fn await_run(
     let mut known = false;
     let mut started = false;
     let mut wait: Option<gate::Wait> = None;
+    let mut waited = false;
     let mut rejected: Option<(orchestrate_github::Review, gate::Wait)> = None;
     loop {
         let state = handle.state();
@@ -87,6 +88,7 @@ pub async fn await_run(
         if let Some(run) = &run {
             let waiting = run.status == "waiting";
             if waiting && wait.is_none() {
+                waited = true;
                 let seen = (ctx.now)();
                 wait = Some(gate::begin(&ctx, &service, run, &deployment.release_id, seen).await);
             } else if !waiting && let Some(ended) = wait.take() {
@@ -120,11 +122,18 @@ pub async fn await_run(
                 // Its job never ran: who rejected it is the whole story.
                 (Some(gate::rejection(review, ended)), Handed::default(), None)
             } else {
-                (
-                    Some(failure_of(&ctx.github, &service, &run).await),
-                    Handed::default(),
-                    None,
-                )
+                let mut failure = failure_of(&ctx.github, &service, &run).await;
+                if !waited
+                    && failure.step.is_none()
+                    && let Some(review) =
+                        gate::missed_rejection(&ctx, &service, &run, noticed).await
+                {
+                    let unseen = gate::Wait {
+                        environments: Vec::new(),
+                    };
+                    failure = gate::rejection(&review, &unseen);
+                }
+                (Some(failure), Handed::default(), None)
             };
             send(Msg::RunDone {
                 service: name,

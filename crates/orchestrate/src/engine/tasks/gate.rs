@@ -125,6 +125,25 @@ pub async fn end(
     review.filter(Review::rejected)
 }
 
+/// A run that failed without a failing step, never seen waiting: it may have been rejected
+/// between two polls. One read of its review history tells; a rejection found is reported
+/// to the driver like the end of a wait.
+pub async fn missed_rejection(
+    ctx: &Ctx,
+    service: &Service,
+    run: &RunSummary,
+    seen: DateTime<Utc>,
+) -> Option<Review> {
+    let reviews = ctx.github.run_reviews(&service.repo, run.id).await.ok()?;
+    let review = reviews.into_iter().rev().find(Review::rejected)?;
+    let _ = ctx.tx.send(Msg::ApprovalEnded {
+        service: service.name.clone(),
+        review: Some(review.clone()),
+        seen,
+    });
+    Some(review)
+}
+
 /// `rejected by bob in production: not today`: why a rejected run failed.
 pub fn rejection(review: &Review, wait: &Wait) -> FailureDetail {
     let environments = if review.environments.is_empty() {
