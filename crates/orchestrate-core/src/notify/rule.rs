@@ -28,7 +28,7 @@ pub enum Event {
     HealthCheckFailed,
     CompatibilityWarning,
     ManualInterventionRequired,
-    /// A service's run waits for a person to approve its environment gate.
+    // A service's run waits for a person to approve its environment gate.
     ApprovalRequired,
 }
 

@@ -121,10 +121,30 @@ pub async fn prepare(
     })
 }
 
-/// The release set as recorded at `now`: with `lock`, leased for the release's time limit.
+/// How much longer than its `timeout` a release may hold its lease because of approval waits
+/// (which pause that `timeout`): the longest `approval_timeout` the plan sets for a service of
+/// the release in its environment. The 24-hour default is not counted: a killed job would
+/// then hold the lock for a day.
+fn approval_allowance(settings: &crate::settings::Settings) -> Duration {
+    let environment = settings.plan.environments.get(&settings.environment);
+    settings
+        .release
+        .iter()
+        .filter_map(|(name, _)| settings.plan.service(name))
+        .filter_map(|s| {
+            s.approval_timeout
+                .or_else(|| environment.and_then(|e| e.approval_timeout))
+        })
+        .max()
+        .unwrap_or_default()
+}
+
+/// The release set as recorded at `now`: with `lock`, leased for the release's time limit
+/// (and its approval waits).
 fn release_set(release: &Release, lock: bool, now: DateTime<Utc>, id: &str) -> ReleaseSet {
     let settings = &release.settings;
-    let lease_for = settings.timeout.unwrap_or(DEFAULT_LEASE) + LEASE_MARGIN;
+    let lease_for =
+        settings.timeout.unwrap_or(DEFAULT_LEASE) + LEASE_MARGIN + approval_allowance(settings);
     ReleaseSet {
         release_id: id.to_owned(),
         environment: settings.environment.clone(),

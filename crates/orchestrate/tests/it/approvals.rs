@@ -296,3 +296,46 @@ channels:
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_release_leases_its_environment_for_its_approval_waits_too() {
+    let workflow = WorkflowSpec::new("deploy.yml")
+        .input("version", true)
+        .behaviour(Behaviour::timed(
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+            "success",
+        ));
+    let scenario = Scenario::builder()
+        .repo(RepoSpec::new("acme/b").workflow(workflow))
+        .repo(RepoSpec::new("acme/release"));
+    let emu = start_emulator(scenario, 60.0).await;
+    let plan = r#"version: 1
+name: gates
+environments: { staging: { lock: true, approval_timeout: 3h } }
+services:
+  b: { repo: acme/b, workflow: deploy.yml, inputs: { version: "{{ version }}" } }
+"#;
+    let out = run_on(
+        &emu,
+        plan,
+        &["--versions", "{b: 1.1.0}", "--timeout", "20m"],
+        &[],
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let record = emu
+        .deployments("acme/release")
+        .into_iter()
+        .find(|d| d.task == "deploy:release-set")
+        .expect("the release set");
+    let expires = record.payload["release_set"]["lease_expires_at"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .expect("a lease");
+    let lease = expires.to_utc() - record.created_at;
+    // 20m of timeout, 10m of margin, 3h of approval wait; the emulated clock runs 60x.
+    let minutes = lease.num_minutes();
+    assert!((205..=215).contains(&minutes), "{minutes} minutes");
+}
