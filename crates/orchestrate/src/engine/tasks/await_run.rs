@@ -120,7 +120,11 @@ pub async fn await_run(
                 }
             } else if let Some((review, ended)) = &rejected {
                 // Its job never ran: who rejected it is the whole story.
-                (Some(gate::rejection(review, ended)), Handed::default(), None)
+                (
+                    Some(gate::rejection(review, ended)),
+                    Handed::default(),
+                    None,
+                )
             } else {
                 let mut failure = failure_of(&ctx.github, &service, &run).await;
                 if !waited
