@@ -482,7 +482,7 @@ impl World {
     }
 
     /// Hands the artifacts of every attempt that ran to completion to the store, and records
-    /// the deployments of gated jobs (see [`gate::settle_deployments`]).
+    /// the deployments of gated jobs (see `gate::settle_deployments`).
     pub fn settle(&mut self, now: DateTime<Utc>, store: &ArtifactStore) {
         for repo in &mut self.repos {
             gate::settle_deployments(repo, &mut self.ids, now);
