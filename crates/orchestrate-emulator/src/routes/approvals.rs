@@ -29,6 +29,18 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{run}/approvals"), get(history))
 }
 
+/// The repository and run of the path, or GitHub's 404.
+fn find_run<'a>(
+    world: &'a crate::state::World,
+    owner: &str,
+    repo: &str,
+    run_id: &str,
+) -> Result<(&'a crate::state::RepoState, &'a crate::state::runs::Run), ApiError> {
+    let repo = find_repo(world, owner, repo)?;
+    let run = repo.run(id(run_id)?).ok_or_else(ApiError::not_found)?;
+    Ok((repo, run))
+}
+
 async fn pending(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -36,8 +48,7 @@ async fn pending(
 ) -> ApiResult {
     let now = st.clock.now();
     let world = st.world();
-    let repo = find_repo(&world, &owner, &repo)?;
-    let run = repo.run(id(&run_id)?).ok_or_else(ApiError::not_found)?;
+    let (repo, run) = find_run(&world, &owner, &repo, &run_id)?;
     let attempt = run.latest();
     let mut out = Vec::new();
     if let Some(gate) = attempt.gate.as_ref().filter(|_| attempt.is_waiting(now)) {
@@ -147,8 +158,7 @@ async fn history(
 ) -> ApiResult {
     let now = st.clock.now();
     let world = st.world();
-    let repo = find_repo(&world, &owner, &repo)?;
-    let run = repo.run(id(&run_id)?).ok_or_else(ApiError::not_found)?;
+    let (repo, run) = find_run(&world, &owner, &repo, &run_id)?;
     let reviews: Vec<Value> = run
         .attempts
         .iter()

@@ -5,7 +5,7 @@
 use orchestrate_emulator::{EmulatorConfig, EnvironmentSpec, ReviewScript, Scenario};
 use serde_json::json;
 
-use crate::support::{Env, config, start};
+use crate::support::{Answer, Env, config, start};
 
 const RUNS: &str = "/repos/octo/gated/actions/runs";
 
@@ -25,6 +25,16 @@ async fn scripted(review: &str) -> Env {
         ..config()
     })
     .await
+}
+
+/// The run again, conditionally on `etag`.
+async fn revalidate(env: &Env, run: u64, etag: &str) -> Answer {
+    let request = env
+        .http
+        .get(env.url(&format!("{RUNS}/{run}")))
+        .bearer_auth(&env.token)
+        .header("if-none-match", etag);
+    env.send(request).await
 }
 
 async fn dispatch(env: &Env) -> u64 {
@@ -51,24 +61,10 @@ async fn a_scripted_approval_opens_the_gate_and_changes_the_etag() {
     let history = env.get(&format!("{RUNS}/{run}/approvals")).await;
     assert_eq!(history.body, json!([]), "nobody reviewed yet");
     env.advance(119);
-    let still = env
-        .send(
-            env.http
-                .get(env.url(&format!("{RUNS}/{run}")))
-                .bearer_auth(&env.token)
-                .header("if-none-match", &etag),
-        )
-        .await;
+    let still = revalidate(&env, run, &etag).await;
     assert_eq!(still.status, 304, "unchanged while it waits");
     env.advance(1);
-    let running = env
-        .send(
-            env.http
-                .get(env.url(&format!("{RUNS}/{run}")))
-                .bearer_auth(&env.token)
-                .header("if-none-match", &etag),
-        )
-        .await;
+    let running = revalidate(&env, run, &etag).await;
     assert_eq!(running.status, 200, "leaving `waiting` changes the ETag");
     assert_eq!(running.body["status"], "in_progress");
     assert_eq!(running.body["updated_at"], "2026-05-01T10:02:10Z");

@@ -63,8 +63,12 @@ async fn attempt<I: IssueTracker>(
     report: &RunReport,
     notices: &[Notice],
 ) -> Result<(), AttemptError> {
-    // An issue tracks trouble; the start of a release is not news there.
-    if notices.iter().all(|n| n.event == Event::DeploymentStarted) {
+    // An issue tracks trouble; the start of a release, or a run waiting for its reviewers, is
+    // not news there.
+    if notices
+        .iter()
+        .all(|n| matches!(n.event, Event::DeploymentStarted | Event::ApprovalRequired))
+    {
         return Ok(());
     }
     let repo = &config.repo;

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use orchestrate_core::notify::rule::{Channel, ChannelsConfig, IssueConfig};
-use orchestrate_core::notify::samples::{failure_with_rollback, health_check_failure, success};
+use orchestrate_core::notify::samples::{
+    approval_required, failure_with_rollback, health_check_failure, success,
+};
 use orchestrate_core::plan::Repo;
 use orchestrate_core::report::RunReport;
 use orchestrate_emulator::{
@@ -61,6 +63,31 @@ async fn send(n: &Notifier, report: &RunReport) {
 fn with_id(mut report: RunReport, id: &str) -> RunReport {
     report.deployment_id = id.to_owned();
     report
+}
+
+#[tokio::test]
+async fn a_run_waiting_for_its_reviewers_opens_no_issue() {
+    let emu = emulator().await;
+    let n = issue_notifier(&emu, Masker::new());
+    let report = approval_required();
+    let notices = vec![orchestrate_core::notify::approval_required(
+        &report,
+        vec!["backend".to_owned()],
+    )];
+    let out = n
+        .notify(
+            &report,
+            &notices,
+            &super::everything_to(&[Channel::GithubIssue]),
+            None,
+        )
+        .await;
+    assert_eq!(out.len(), 1);
+    assert!(out[0].delivered, "{:?}", out[0].error);
+    assert!(
+        emu.issues(REPO).is_empty(),
+        "an approval request is not trouble"
+    );
 }
 
 #[tokio::test]
