@@ -8,3 +8,4 @@ pub mod health;
 pub mod notify;
 pub mod plan;
 pub mod report;
+pub mod stats;

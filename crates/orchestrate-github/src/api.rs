@@ -11,10 +11,10 @@ use crate::client::Client;
 use crate::error::Result;
 use crate::stats::StatsSnapshot;
 use crate::types::{
-    ArtifactInfo, ArtifactLimits, CancelOutcome, Correlation, DeployedHistory, DeploymentId,
-    DeploymentStatusUpdate, DispatchRequest, Dispatched, ExtractedArtifact, NewDeployment,
-    PollQuery, PollResult, ReleaseSet, ReleaseSetRecord, Repo, RepositoryDispatchRequest,
-    RunFailure, RunSummary,
+    ArtifactInfo, ArtifactLimits, CancelOutcome, Correlation, DeployedHistory,
+    DeploymentHistoryEntry, DeploymentId, DeploymentStatusUpdate, DispatchRequest, Dispatched,
+    ExtractedArtifact, NewDeployment, PollQuery, PollResult, ReleaseSet, ReleaseSetRecord, Repo,
+    RepositoryDispatchRequest, RunFailure, RunSummary,
 };
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -102,6 +102,15 @@ pub trait GitHub: Send + Sync {
         repo: &'a Repo,
         environment: &'a str,
     ) -> BoxFuture<'a, Result<DeployedHistory>>;
+
+    /// Every orchestrate deployment of `repo` in `environment` since `since`, oldest first,
+    /// with its statuses (one list request, all pages, plus one status request each).
+    fn deployment_history<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environment: &'a str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Vec<DeploymentHistoryEntry>>>;
 
     /// Record a release set (a deployment with task `deploy:release-set`) in the orchestrator's
     /// repository; its statuses are set with [`GitHub::set_deployment_status`].
@@ -246,6 +255,15 @@ impl GitHub for Client {
         environment: &'a str,
     ) -> BoxFuture<'a, Result<DeployedHistory>> {
         Box::pin(self.deployed(repo, environment))
+    }
+
+    fn deployment_history<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environment: &'a str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Vec<DeploymentHistoryEntry>>> {
+        Box::pin(self.history(repo, environment, since))
     }
 
     fn record_release_set<'a>(

@@ -7,9 +7,10 @@ use crate::client::{Client, Method, Request};
 use crate::error::{Error, Result};
 use crate::models::{Deployment, DeploymentStatus, MessageBody};
 use crate::types::{
-    DeployedHistory, DeployedVersion, DeploymentId, DeploymentStatusUpdate, NewDeployment,
-    ReleaseSet, ReleaseSetRecord, Repo,
+    DeployedHistory, DeployedVersion, DeploymentHistoryEntry, DeploymentId, DeploymentStatusUpdate,
+    NewDeployment, ReleaseSet, ReleaseSetRecord, Repo, StatusEntry,
 };
+use chrono::{DateTime, Utc};
 
 /// The `task` of a service deployment and of a release-set record.
 pub const TASK_DEPLOY: &str = "deploy";
@@ -18,6 +19,8 @@ pub const TASK_RELEASE_SET: &str = "deploy:release-set";
 /// Deployments examined when looking for the current and previous good versions.
 const MAX_EXAMINED: usize = 30;
 const MAX_LIST_PAGES: usize = 3;
+/// Pages of 100 read for `stats`: 5,000 deployments per repository and environment.
+const MAX_HISTORY_PAGES: usize = 50;
 const PERMISSION: &str = "deployments: write";
 
 impl Client {
@@ -96,6 +99,18 @@ impl Client {
         environment: &str,
         task: &str,
     ) -> Result<Vec<Deployment>> {
+        self.deployment_pages(repo, environment, task, MAX_LIST_PAGES)
+            .await
+    }
+
+    /// Up to `max_pages` pages of the deployments list, newest (highest id) first.
+    async fn deployment_pages(
+        &self,
+        repo: &Repo,
+        environment: &str,
+        task: &str,
+        max_pages: usize,
+    ) -> Result<Vec<Deployment>> {
         let mut path = format!(
             "/repos/{}/{}/deployments?environment={}&task={}&per_page=100",
             repo.owner,
@@ -104,7 +119,7 @@ impl Client {
             crate::dispatch::enc(task)
         );
         let mut all: Vec<Deployment> = Vec::new();
-        for _ in 0..MAX_LIST_PAGES {
+        for _ in 0..max_pages {
             let response = self
                 .send(
                     Request::get(repo, path.clone())
@@ -126,6 +141,52 @@ impl Client {
         all.sort_by_key(|d| std::cmp::Reverse(d.id));
         all.dedup_by_key(|d| d.id);
         Ok(all)
+    }
+
+    /// Every orchestrate deployment (one carrying a `version`) of `repo` in `environment`
+    /// created at or after `since`, with all its statuses: the whole list (every page, one
+    /// request each), then one status request per deployment kept.
+    pub(crate) async fn history(
+        &self,
+        repo: &Repo,
+        environment: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DeploymentHistoryEntry>> {
+        let mut out = Vec::new();
+        for d in self
+            .deployment_pages(repo, environment, TASK_DEPLOY, MAX_HISTORY_PAGES)
+            .await?
+            .into_iter()
+            .filter(|d| d.created_at >= since)
+        {
+            let payload = d.payload_object();
+            if !payload.get("version").is_some_and(|v| v.is_string()) {
+                continue;
+            }
+            let path = format!(
+                "/repos/{}/{}/deployments/{}/statuses?per_page=100",
+                repo.owner, repo.name, d.id
+            );
+            let statuses: Vec<DeploymentStatus> = self
+                .json(Request::get(repo, path).permission(PERMISSION))
+                .await?;
+            out.push(DeploymentHistoryEntry {
+                id: d.id,
+                created_at: d.created_at,
+                payload,
+                statuses: statuses
+                    .into_iter()
+                    .map(|s| StatusEntry {
+                        id: s.id,
+                        created_at: s.created_at.unwrap_or(d.created_at),
+                        description: s.description.unwrap_or_default(),
+                        state: s.state,
+                    })
+                    .collect(),
+            });
+        }
+        out.reverse();
+        Ok(out)
     }
 
     /// The newest status state of a deployment (status order is not guaranteed either).

@@ -129,6 +129,14 @@ impl GitHub for FakeGitHub {
     ) -> BoxFuture<'a, Result<DeployedHistory>> {
         unscripted()
     }
+    fn deployment_history<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a str,
+        _: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<Vec<crate::types::DeploymentHistoryEntry>>> {
+        unscripted()
+    }
     fn record_release_set<'a>(
         &'a self,
         _: &'a Repo,

@@ -159,6 +159,10 @@ impl Deployment {
 pub struct DeploymentStatus {
     pub id: u64,
     pub state: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 /// The 202 answer of create-deployment.

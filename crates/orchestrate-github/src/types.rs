@@ -298,6 +298,23 @@ pub struct DeployedHistory {
     pub previous: Option<DeployedVersion>,
 }
 
+/// One service deployment of the registry with all its statuses (for `orchestrate stats`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentHistoryEntry {
+    pub id: DeploymentId,
+    pub created_at: DateTime<Utc>,
+    pub payload: serde_json::Value,
+    pub statuses: Vec<StatusEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEntry {
+    pub id: u64,
+    pub state: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// One member of a release set.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReleaseMember {

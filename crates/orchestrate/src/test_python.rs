@@ -23,9 +23,19 @@ pub struct PythonTool {
     pub override_var: &'static str,
 }
 
-fn can_import(python: &Path, module: &str) -> bool {
+/// Whether `python` imports `module` and, when `package` is pinned (`name[extras]==x.y.z`),
+/// has that very release: another one may behave differently (moto 5.2.1 answers a missing
+/// bucket with `SignatureDoesNotMatch`).
+fn can_import(python: &Path, module: &str, package: Option<&str>) -> bool {
+    let mut script = format!("import {module}");
+    if let Some((name, version)) = package.and_then(|p| p.split_once("==")) {
+        let dist = name.split('[').next().unwrap_or(name);
+        script.push_str(&format!(
+            "\nimport importlib.metadata as m, sys\nsys.exit(m.version({dist:?}) != {version:?})"
+        ));
+    }
     std::process::Command::new(python)
-        .args(["-c", &format!("import {module}")])
+        .args(["-c", &script])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -37,17 +47,26 @@ impl PythonTool {
     pub fn find_or_provision(&self) -> PathBuf {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let own_venv = workspace.join("target/test-venvs").join(self.venv);
-        let candidates: Vec<PathBuf> = Env::from_process()
+        // An interpreter named by the variable is taken as it is; the others must have the
+        // pinned release.
+        let named = Env::from_process()
             .get(self.override_var)
-            .map(PathBuf::from)
+            .map(|p| (PathBuf::from(p), None));
+        let candidates: Vec<(PathBuf, Option<&str>)> = named
             .into_iter()
-            .chain([
-                workspace.join(".ci/.venv/bin/python"),
-                own_venv.join("bin/python"),
-                PathBuf::from("python3"),
-            ])
+            .chain(
+                [
+                    workspace.join(".ci/.venv/bin/python"),
+                    own_venv.join("bin/python"),
+                    PathBuf::from("python3"),
+                ]
+                .map(|p| (p, Some(self.package))),
+            )
             .collect();
-        if let Some(found) = candidates.iter().find(|p| can_import(p, self.module)) {
+        if let Some((found, _)) = candidates
+            .iter()
+            .find(|(p, pinned)| can_import(p, self.module, *pinned))
+        {
             return found.clone();
         }
         self.provision(&own_venv).unwrap_or_else(|why| {
@@ -94,7 +113,7 @@ impl PythonTool {
                 self.package,
             ],
         )?;
-        if can_import(&python, self.module) {
+        if can_import(&python, self.module, Some(self.package)) {
             Ok(python)
         } else {
             Err(format!("{} still cannot be imported", self.module))

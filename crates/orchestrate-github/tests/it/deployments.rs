@@ -109,3 +109,57 @@ async fn deployed_versions_sort_by_id_and_read_the_newest_status() {
     );
     assert!(gh.requests()[0].path.contains("environment=production"));
 }
+
+#[tokio::test]
+async fn history_reads_every_page_then_the_statuses_of_what_it_keeps() {
+    let gh = fake::start(|req| {
+        if req.is("GET", "/repos/acme/api/deployments?") {
+            if req.path.contains("page=2") {
+                let mut old = deployment(2, "0.9.0");
+                old["created_at"] = "2025-06-01T00:00:00Z".into();
+                return Resp::json(200, serde_json::json!([old, deployment(4, "1.0.0")]));
+            }
+            let mut own = deployment(8, "x");
+            own["payload"] = "".into();
+            let host = req.header("host").unwrap_or("");
+            let next = format!("<http://{host}/repos/acme/api/deployments?page=2>; rel=\"next\"");
+            return Resp::json(200, serde_json::json!([deployment(6, "1.1.0"), own]))
+                .header("link", next);
+        }
+        let id: u64 = req.path.split('/').nth(5).and_then(|s| s.parse().ok()).unwrap_or(0);
+        Resp::json(
+            200,
+            serde_json::json!([{"id": id * 10 + 1, "state": "success", "description": format!("{id} verified healthy took 30s"),
+                "created_at": "2026-01-01T00:01:00Z"}, {"id": id * 10, "state": "in_progress"}]),
+        )
+    })
+    .await;
+    let since = "2026-01-01T00:00:00Z".parse().expect("time");
+    let history = client(&gh.url)
+        .deployment_history(&repo(), "production", since)
+        .await
+        .expect("read");
+    let ids: Vec<u64> = history.iter().map(|d| d.id).collect();
+    assert_eq!(
+        ids,
+        vec![4, 6],
+        "oldest first; too old and not orchestrate's left out"
+    );
+    assert_eq!(history[1].statuses.len(), 2);
+    assert_eq!(
+        history[1].statuses[0].description,
+        "6 verified healthy took 30s"
+    );
+    assert_eq!(
+        history[1].statuses[0].created_at.to_rfc3339(),
+        "2026-01-01T00:01:00+00:00"
+    );
+    // A status without a time takes the deployment's.
+    assert_eq!(history[1].statuses[1].created_at, history[1].created_at);
+    let paths: Vec<String> = gh.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(
+        paths.len(),
+        4,
+        "two list pages, two status lists: {paths:?}"
+    );
+}

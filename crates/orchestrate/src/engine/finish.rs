@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use orchestrate_core::dag::DoneReason;
 use orchestrate_core::report::{
-    ApiStats, ReleaseStatus, RunRef, RunReport, ServiceOutcome, ServiceReport,
+    ApiStats, HealthVerdict, ReleaseStatus, RunRef, RunReport, ServiceOutcome, ServiceReport,
 };
 use orchestrate_github::{DeploymentState, DeploymentStatusUpdate};
 
@@ -65,6 +65,18 @@ pub async fn finish(mut driver: Driver<'_>) -> Outcome {
                 ),
             ),
         };
+        // What `orchestrate stats` reads back: the health verdict and the service's duration.
+        let health = match (&svc.health, state) {
+            (HealthVerdict::Passed { .. }, DeploymentState::Success) => "",
+            (HealthVerdict::Passed { .. }, _) => " (health passed)",
+            (HealthVerdict::Failed { .. }, _) => " (health failed)",
+            _ => "",
+        };
+        let took = match (svc.dispatched_at, svc.settled_at) {
+            (Some(a), Some(b)) => format!(" took {}s", b.saturating_sub(a).as_secs()),
+            _ => String::new(),
+        };
+        let description = format!("{description}{health}{took}");
         let update = DeploymentStatusUpdate {
             state,
             log_url: svc.run.as_ref().map(|r| r.html_url.clone()),
