@@ -17,6 +17,7 @@ pub mod error;
 mod etag;
 #[cfg(test)]
 mod fake;
+pub mod forecast;
 mod gate;
 mod issues;
 pub mod link;
