@@ -43,6 +43,8 @@ pub enum Command {
     Schema,
     /// Run the plan's health checks now, against what the registry says is deployed.
     Health(HealthArgs),
+    /// Release statistics from the registry: success rates, durations, rollbacks, DORA.
+    Stats(StatsArgs),
 }
 
 /// What every release-shaped command takes: a plan, an environment and versions.
@@ -88,6 +90,33 @@ pub struct HealthArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The release plan (to know the services and their repositories).
+    #[arg(default_value = DEFAULT_PLAN)]
+    pub plan: PathBuf,
+    /// The environment to look at.
+    #[arg(long = "env", short = 'e', value_name = "ENV")]
+    pub env: String,
+    /// The period, back from now: a number and a unit (`m`, `h`, `d`, `w`), e.g. `30d`.
+    #[arg(long, default_value = "30d", value_name = "PERIOD")]
+    pub since: String,
+    /// Only these services (repeat the flag or separate with commas).
+    #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
+    pub service: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
+    pub format: StatsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    Table,
+    Json,
+    /// The OpenMetrics text format Prometheus scrapes (gauges, labelled by environment).
+    Prometheus,
 }
 
 #[derive(Debug, Args)]

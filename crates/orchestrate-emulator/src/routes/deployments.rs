@@ -24,15 +24,7 @@ use crate::state::{AppState, Ids, RepoState};
 
 const DOCS_CREATE: &str = "deployments/deployments#create-a-deployment";
 const DOCS_STATUS: &str = "deployments/statuses#create-a-deployment-status";
-const STATES: [&str; 7] = [
-    "error",
-    "failure",
-    "inactive",
-    "in_progress",
-    "queued",
-    "pending",
-    "success",
-];
+use crate::scenario::DEPLOYMENT_STATES as STATES;
 
 pub fn router() -> Router<AppState> {
     let base = "/repos/{owner}/{repo}/deployments";

@@ -12,7 +12,8 @@
 //!
 //! Layout: this file (the scenario and its repositories), `workflow` (workflows, inputs, how
 //! their runs behave), `environment` (a workflow's protected environment and its scripted
-//! review), `health` (the scripted health endpoints).
+//! review), `health` (the scripted health endpoints), `history` (a repository's recorded
+//! deployments, for `orchestrate stats`).
 //!
 //! `legacy_ghes` is the same switch as `EmulatorConfig::legacy_ghes`; either one turns the mode
 //! on, so `orchestrate emulator --scenario file.yml` can rehearse an old GHES from the file alone.
@@ -23,10 +24,12 @@ use serde::{Deserialize, Deserializer};
 
 mod environment;
 mod health;
+mod history;
 mod workflow;
 
 pub use environment::{EnvironmentSpec, ReviewScript, ReviewState};
 pub use health::{HealthFailure, HealthSpec};
+pub use history::{DEPLOYMENT_STATES, RecordedDeployment, RecordedStatus};
 pub use workflow::{
     ArtifactSpec, Behaviour, BehaviourPatch, InputSpec, JobSpec, WhenRule, WorkflowSpec,
 };
@@ -89,6 +92,9 @@ pub struct RepoSpec {
     /// Workflows in `.github/workflows/`.
     #[serde(default)]
     pub workflows: Vec<WorkflowSpec>,
+    /// Deployments recorded before the emulator started, oldest first (see `history`).
+    #[serde(default)]
+    pub deployments: Vec<RecordedDeployment>,
 }
 
 impl Scenario {
@@ -121,6 +127,15 @@ impl Scenario {
                 return Err(ScenarioError::Invalid(format!(
                     "workflow `{}` declares more than 25 inputs",
                     w.file
+                )));
+            }
+            for d in &repo.deployments {
+                d.validate(&repo.name).map_err(ScenarioError::Invalid)?;
+            }
+            if repo.deployments.windows(2).any(|w| w[1].ago > w[0].ago) {
+                return Err(ScenarioError::Invalid(format!(
+                    "the deployments of `{}` must be listed oldest first (`ago` decreasing)",
+                    repo.name
                 )));
             }
             for w in &repo.workflows {
@@ -164,6 +179,7 @@ impl RepoSpec {
             failing_contexts: Vec::new(),
             private: false,
             workflows: Vec::new(),
+            deployments: Vec::new(),
         }
     }
 

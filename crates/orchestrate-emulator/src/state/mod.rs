@@ -329,13 +329,17 @@ impl World {
                 }
             })
             .collect();
-        Self {
+        let mut world = Self {
             repos,
             health: scenario.health.clone(),
             ids: Ids::default(),
             run_ids: Ids::default().run,
             check_suites: Ids::default().check_suite,
+        };
+        for repo in &mut world.repos {
+            records::seed(repo, &mut world.ids, now);
         }
+        world
     }
 
     /// A repository by `owner/name`, case-insensitively.

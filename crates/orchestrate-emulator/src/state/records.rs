@@ -1,7 +1,65 @@
-//! Stored deployments, deployment statuses, issues and comments.
+//! Stored deployments, deployment statuses, issues and comments; the scenario's recorded
+//! deployment history is seeded here.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+use super::{Ids, RepoState};
+
+/// Who wrote the recorded history.
+const HISTORY_CREATOR: &str = "orchestrate-bot";
+
+/// Stores the repository's recorded deployments (`RepoSpec::deployments`) as of `now`, the
+/// emulator's start: each created `ago` before it, its statuses `after` that.
+pub fn seed(repo: &mut RepoState, ids: &mut Ids, now: DateTime<Utc>) {
+    let recorded = repo.spec.deployments.clone();
+    for d in recorded {
+        let created_at = now - chrono::Duration::from_std(d.ago).unwrap_or_default();
+        let git_ref = d
+            .git_ref
+            .clone()
+            .unwrap_or_else(|| repo.spec.default_branch.clone());
+        let sha = repo
+            .resolve_ref(&git_ref)
+            .unwrap_or_else(|| super::fake_sha(&format!("{}@{git_ref}", repo.spec.name)));
+        let id = ids.deployment();
+        let statuses: Vec<DeploymentStatus> = d
+            .statuses
+            .iter()
+            .map(|s| DeploymentStatus {
+                id: ids.status(),
+                state: s.state.clone(),
+                creator: HISTORY_CREATOR.to_owned(),
+                description: s.description.clone(),
+                environment: d.environment.clone(),
+                target_url: String::new(),
+                log_url: String::new(),
+                environment_url: String::new(),
+                created_at: created_at + chrono::Duration::from_std(s.after).unwrap_or_default(),
+            })
+            .collect();
+        repo.deployments.push(Deployment {
+            id,
+            sha,
+            git_ref,
+            task: d.task.clone(),
+            environment: d.environment.clone(),
+            original_environment: d.environment.clone(),
+            payload: if d.payload.is_null() {
+                Value::Object(serde_json::Map::new())
+            } else {
+                d.payload.clone()
+            },
+            description: d.description.clone(),
+            transient: false,
+            production: d.environment == "production",
+            creator: HISTORY_CREATOR.to_owned(),
+            created_at,
+            updated_at: statuses.last().map_or(created_at, |s| s.created_at),
+            statuses,
+        });
+    }
+}
 
 /// A deployment.
 #[derive(Debug, Clone, PartialEq)]

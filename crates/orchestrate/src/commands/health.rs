@@ -54,7 +54,7 @@ pub(super) fn check(
         .map_err(github_failure)
 }
 
-fn check_services(plan: &Plan, services: &[String]) -> Result<(), Failure> {
+pub(super) fn check_services(plan: &Plan, services: &[String]) -> Result<(), Failure> {
     let known: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
     let mut problems = Problems::new();
     for name in services.iter().filter(|s| !known.contains(&s.as_str())) {

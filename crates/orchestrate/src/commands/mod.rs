@@ -10,6 +10,7 @@ pub mod plan;
 pub mod rehearse;
 pub mod run;
 pub mod schema;
+pub mod stats;
 pub mod status;
 pub mod validate;
 
@@ -73,5 +74,6 @@ pub fn run(command: Command, env: &Env, io: &mut Io) -> Result<(), Failure> {
         Command::Emulator(args) => emulator::run(&args, env, io),
         Command::Schema => schema::run(io),
         Command::Health(args) => health::run(&args, env, io),
+        Command::Stats(args) => stats::run(&args, env, io),
     }
 }

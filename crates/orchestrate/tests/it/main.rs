@@ -17,4 +17,5 @@ mod notify_e2e;
 mod progress;
 mod rehearse_scenarios;
 mod runner;
+mod stats_cmd;
 mod support;
