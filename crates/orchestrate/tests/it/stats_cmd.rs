@@ -269,3 +269,153 @@ async fn bad_input_is_exit_2_with_a_hint() {
     );
     assert!(emu.requests().is_empty(), "nothing is read on bad input");
 }
+
+const RELEASED: &str = r#"version: 1
+name: shop
+strategy: parallel
+environments:
+  staging: { vars: { health: "EMULATOR/_health" }, health_timeout: 10s }
+services:
+  api:
+    repo: acme/api
+    workflow: deploy.yml
+    inputs: { version: "{{ version }}" }
+    health:
+      url: "{{ vars.health }}/api"
+      expect: { json: { version: "{{ version }}" } }
+  web:
+    repo: acme/web
+    workflow: deploy.yml
+    needs: [api]
+    inputs: { version: "{{ version }}" }
+    health:
+      url: "{{ vars.health }}/web"
+      expect: { json: { version: "{{ version }}" } }
+"#;
+
+async fn releasing_emulator() -> RunningEmulator {
+    use orchestrate_emulator::{Behaviour, HealthFailure, HealthSpec, RepoSpec, WorkflowSpec};
+    let deploy = || {
+        WorkflowSpec::new("deploy.yml")
+            .input("version", true)
+            .behaviour(Behaviour::timed(
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(2),
+                "success",
+            ))
+    };
+    let health = |service: &str, repo: &str, unhealthy: &[&str]| HealthSpec {
+        service: service.into(),
+        repo: repo.into(),
+        workflow: "deploy.yml".into(),
+        version_input: "version".into(),
+        initial_version: "0.0.0".into(),
+        failure: HealthFailure::None,
+        unhealthy_versions: unhealthy.iter().map(|v| (*v).to_owned()).collect(),
+    };
+    let scenario = Scenario::builder()
+        .repo(RepoSpec::new("acme/api").workflow(deploy()))
+        .repo(RepoSpec::new("acme/web").workflow(deploy()))
+        .repo(RepoSpec::new("acme/release"))
+        .health(health("api", "acme/api", &[]))
+        .health(health("web", "acme/web", &["2.2.0"]));
+    let config = EmulatorConfig {
+        time_factor: Some(10.0),
+        ..EmulatorConfig::new(scenario)
+    };
+    Emulator::start(config).await.expect("emulator starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_after_real_releases_match_what_ran() {
+    let emu = releasing_emulator().await;
+    let dir = workspace_with(&emu, RELEASED);
+    let mut codes = Vec::new();
+    for versions in [
+        "{api: 1.0.0, web: 2.0.0}",
+        "{api: 1.1.0, web: 2.1.0}",
+        "{api: 1.2.0, web: 2.2.0}",
+    ] {
+        let release = {
+            let (dir, url) = (dir.path().to_path_buf(), emu.base_url().to_owned());
+            let versions = versions.to_owned();
+            tokio::task::spawn_blocking(move || {
+                let env = [
+                    ("GITHUB_API_URL", url.as_str()),
+                    ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN),
+                    ("GITHUB_REPOSITORY", "acme/release"),
+                ];
+                run_in(
+                    &dir,
+                    &["run", "--env", "staging", "--versions", &versions],
+                    &env,
+                )
+            })
+            .await
+            .expect("ran")
+        };
+        codes.push((release.code, release.stderr.clone()));
+    }
+    assert_eq!(
+        codes.iter().map(|c| c.0).collect::<Vec<_>>(),
+        vec![0, 0, 1],
+        "the third release fails web's health check: {codes:?}"
+    );
+    let json = stats(&emu, dir.path(), &["--format", "json"]).await;
+    assert_eq!(json.code, 0, "{json:?}");
+    let report: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let s = &report["summary"];
+    let f = &s["figures"];
+    assert_eq!(
+        (
+            s["deployments"].as_u64(),
+            s["unsettled"].as_u64(),
+            s["releases"].as_u64()
+        ),
+        (Some(6), Some(0), Some(3)),
+        "{report}"
+    );
+    // Releases 1 and 2: both verified; release 3: web failed its health check, api rolled back.
+    assert_eq!(
+        (
+            f["succeeded"].as_u64(),
+            f["failed"].as_u64(),
+            f["rolled_back"].as_u64()
+        ),
+        (Some(4), Some(1), Some(1)),
+        "{f}"
+    );
+    assert_eq!(
+        (
+            f["releases_succeeded"].as_u64(),
+            f["releases_rolled_back"].as_u64()
+        ),
+        (Some(2), Some(1)),
+        "{f}"
+    );
+    assert!(close(&f["change_failure_rate"], 1.0 / 3.0), "{f}");
+    assert_eq!(
+        (f["health_checked"].as_u64(), f["health_passed"].as_u64()),
+        (Some(6), Some(5)),
+        "{f}"
+    );
+    assert_eq!(
+        f["coordination_pairs"].as_u64(),
+        Some(3),
+        "web follows api in every release: {f}"
+    );
+    assert_eq!(
+        (f["restored"].as_u64(), f["unrestored"].as_u64()),
+        (Some(1), Some(0)),
+        "{f}"
+    );
+    assert!(f["duration_p50"].as_i64().is_some_and(|d| d > 0), "{f}");
+    let table = stats(&emu, dir.path(), &[]).await;
+    assert!(
+        table
+            .stdout
+            .contains("Counted: 6 deployments of 2 services in 2 repositories, 3 releases"),
+        "{}",
+        table.stdout
+    );
+}
