@@ -193,9 +193,20 @@ pub fn would_notify(report: &RunReport, settings: &Settings) -> Vec<String> {
         only: settings.channels.as_deref(),
     };
     let start = notify::route(report, &notify::at_start(report), routing);
+    // Sent while the release runs, once per service whose run waited for a reviewer.
+    let approvals: Vec<_> = report
+        .services
+        .iter()
+        .filter(|s| !s.approvals.is_empty())
+        .flat_map(|s| {
+            let notice = notify::approval_required(report, vec![s.name.clone()]);
+            notify::route(report, &[notice], routing)
+        })
+        .collect();
     let finish = notify::route(report, &notify::at_finish(report), routing);
     start
         .iter()
+        .chain(&approvals)
         .chain(&finish)
         .map(|d| {
             format!(

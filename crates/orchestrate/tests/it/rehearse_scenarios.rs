@@ -315,6 +315,14 @@ fn the_approval_scenario_shows_the_wait_and_who_approved_after_how_long() {
         "{summary}"
     );
     assert!(when(&report, "backend", "approved") < when(&report, "backend", "run succeeded"));
+    // The example plan sends approval_required to Slack while the release runs.
+    assert!(
+        out.stderr.contains(
+            "would notify slack: approval_required\nwould notify slack: deployment_succeeded"
+        ),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
