@@ -95,11 +95,17 @@ pub fn health(verdict: &HealthVerdict) -> String {
     }
 }
 
-pub fn plural(n: u32, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
+/// `1 check`, `3 checks`.
+pub fn plural<N: std::fmt::Display + PartialEq + From<u8>>(n: N, word: &str) -> String {
+    count(n, word, &format!("{word}s"))
+}
+
+/// `n` with the singular or the plural given: `1 repository`, `2 repositories`.
+pub fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    if n == N::from(1) {
+        format!("1 {one}")
     } else {
-        format!("{n} {word}s")
+        format!("{n} {many}")
     }
 }
 

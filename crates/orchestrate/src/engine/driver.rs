@@ -354,14 +354,6 @@ pub(super) fn detail(message: &str) -> FailureDetail {
     }
 }
 
-pub(super) fn plural(n: u32, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
-
 pub(super) fn outcome_word(o: &RollbackOutcome) -> &'static str {
     match o {
         RollbackOutcome::Succeeded => "rolled back",

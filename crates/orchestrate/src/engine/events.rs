@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use orchestrate_core::dag::Event;
+use orchestrate_core::report::format::plural;
 use orchestrate_core::report::{HealthVerdict, RollbackReport};
 use orchestrate_github::Dispatched;
 
-use super::driver::{Driver, detail, outcome_word, plural};
+use super::driver::{Driver, detail, outcome_word};
 use super::tasks::{CancelResult, Msg, Problem};
 
 impl Driver<'_> {

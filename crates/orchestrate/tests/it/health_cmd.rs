@@ -42,7 +42,7 @@ services:
     inputs: { version: "{{ version }}" }
 "#;
 
-fn health(service: &str, repo: &str) -> HealthSpec {
+pub(crate) fn health(service: &str, repo: &str) -> HealthSpec {
     HealthSpec {
         service: service.into(),
         repo: repo.into(),
@@ -78,7 +78,11 @@ async fn emulator() -> RunningEmulator {
     Emulator::start(config).await.expect("emulator starts")
 }
 
-async fn orchestrate(emu: &RunningEmulator, dir: &std::path::Path, args: &[&str]) -> Output {
+pub(crate) async fn orchestrate(
+    emu: &RunningEmulator,
+    dir: &std::path::Path,
+    args: &[&str],
+) -> Output {
     let (dir, url) = (dir.to_path_buf(), emu.base_url().to_owned());
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {

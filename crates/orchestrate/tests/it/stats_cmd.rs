@@ -7,11 +7,12 @@
 
 use std::fmt::Write as _;
 
-use orchestrate_emulator::{DEFAULT_TOKEN, Emulator, EmulatorConfig, RunningEmulator, Scenario};
+use orchestrate_emulator::{Emulator, EmulatorConfig, RunningEmulator, Scenario};
 use serde_json::Value;
 
 use crate::engine_github::workspace_with;
-use crate::support::{Output, run_in};
+use crate::health_cmd::{health, orchestrate};
+use crate::support::Output;
 
 const PLAN: &str = r#"version: 1
 name: shop
@@ -133,23 +134,11 @@ async fn emulator() -> RunningEmulator {
 }
 
 async fn stats(emu: &RunningEmulator, dir: &std::path::Path, args: &[&str]) -> Output {
-    let (dir, url) = (dir.to_path_buf(), emu.base_url().to_owned());
-    let args: Vec<String> = ["stats", "--env", "staging"]
-        .iter()
-        .chain(args)
-        .map(|a| (*a).to_owned())
+    let args: Vec<&str> = ["stats", "--env", "staging"]
+        .into_iter()
+        .chain(args.iter().copied())
         .collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let env = [
-            ("GITHUB_API_URL", url.as_str()),
-            ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN),
-            ("GITHUB_REPOSITORY", "acme/release"),
-        ];
-        run_in(&dir, &args, &env)
-    })
-    .await
-    .expect("the binary ran")
+    orchestrate(emu, dir, &args).await
 }
 
 fn close(value: &Value, expected: f64) -> bool {
@@ -294,7 +283,7 @@ services:
 "#;
 
 async fn releasing_emulator() -> RunningEmulator {
-    use orchestrate_emulator::{Behaviour, HealthFailure, HealthSpec, RepoSpec, WorkflowSpec};
+    use orchestrate_emulator::{Behaviour, HealthSpec, RepoSpec, WorkflowSpec};
     let deploy = || {
         WorkflowSpec::new("deploy.yml")
             .input("version", true)
@@ -304,21 +293,16 @@ async fn releasing_emulator() -> RunningEmulator {
                 "success",
             ))
     };
-    let health = |service: &str, repo: &str, unhealthy: &[&str]| HealthSpec {
-        service: service.into(),
-        repo: repo.into(),
-        workflow: "deploy.yml".into(),
-        version_input: "version".into(),
-        initial_version: "0.0.0".into(),
-        failure: HealthFailure::None,
-        unhealthy_versions: unhealthy.iter().map(|v| (*v).to_owned()).collect(),
+    let unhealthy = HealthSpec {
+        unhealthy_versions: vec!["2.2.0".to_owned()],
+        ..health("web", "acme/web")
     };
     let scenario = Scenario::builder()
         .repo(RepoSpec::new("acme/api").workflow(deploy()))
         .repo(RepoSpec::new("acme/web").workflow(deploy()))
         .repo(RepoSpec::new("acme/release"))
-        .health(health("api", "acme/api", &[]))
-        .health(health("web", "acme/web", &["2.2.0"]));
+        .health(health("api", "acme/api"))
+        .health(unhealthy);
     let config = EmulatorConfig {
         time_factor: Some(10.0),
         ..EmulatorConfig::new(scenario)
@@ -336,24 +320,12 @@ async fn stats_after_real_releases_match_what_ran() {
         "{api: 1.1.0, web: 2.1.0}",
         "{api: 1.2.0, web: 2.2.0}",
     ] {
-        let release = {
-            let (dir, url) = (dir.path().to_path_buf(), emu.base_url().to_owned());
-            let versions = versions.to_owned();
-            tokio::task::spawn_blocking(move || {
-                let env = [
-                    ("GITHUB_API_URL", url.as_str()),
-                    ("ORCHESTRATE_TOKEN", DEFAULT_TOKEN),
-                    ("GITHUB_REPOSITORY", "acme/release"),
-                ];
-                run_in(
-                    &dir,
-                    &["run", "--env", "staging", "--versions", &versions],
-                    &env,
-                )
-            })
-            .await
-            .expect("ran")
-        };
+        let release = orchestrate(
+            &emu,
+            dir.path(),
+            &["run", "--env", "staging", "--versions", versions],
+        )
+        .await;
         codes.push((release.code, release.stderr.clone()));
     }
     assert_eq!(

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use chrono::DateTime;
-use orchestrate_core::report::format::duration;
+use orchestrate_core::report::format::{count, duration, plural};
 use orchestrate_core::stats::Figures;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
@@ -31,14 +31,6 @@ fn opt_secs(s: Option<f64>) -> String {
 
 fn pct(r: Option<f64>) -> String {
     r.map_or_else(|| "–".to_owned(), |r| format!("{:.1} %", r * 100.0))
-}
-
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 /// The table: what was counted first, then the deployment figures, then DORA's.
@@ -71,9 +63,9 @@ pub fn table(report: &Report) -> String {
          on {} and their statuses\n",
         plural(s.deployments, "deployment"),
         plural(s.services, "service"),
-        plural(s.repositories, "repository").replace("repositorys", "repositories"),
+        count(s.repositories, "repository", "repositories"),
         plural(s.releases, "release"),
-        plural(report.requests.total as usize, "request"),
+        plural(report.requests.total, "request"),
         report.requests.counted,
         plural(report.lists.len(), "deployments list"),
     );
