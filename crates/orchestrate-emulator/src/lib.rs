@@ -35,6 +35,7 @@ pub use faults::{Fault, FaultConfig, ScriptedFault};
 pub use record::RecordedRequest;
 pub use scenario::{
     ArtifactSpec, Behaviour, BehaviourPatch, EnvironmentSpec, HealthFailure, HealthSpec, InputSpec,
-    JobSpec, RepoSpec, ReviewScript, ReviewState, Scenario, ScenarioError, WorkflowSpec,
+    JobSpec, RepoSpec, ReviewScript, ReviewState, RunHistory, Scenario, ScenarioError,
+    WorkflowSpec,
 };
 pub use state::runs::RunView;

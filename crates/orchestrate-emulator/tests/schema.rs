@@ -84,6 +84,7 @@ async fn every_operation_and_status_matches_githubs_schemas() {
     let env = Env::start(&checker, false).await;
     sweep::workflows(&env).await;
     sweep::runs(&env).await;
+    sweep::history(&env).await;
     sweep::artifacts(&env).await;
     sweep::deployments(&env).await;
     sweep::issues_and_dispatches(&env).await;

@@ -13,7 +13,8 @@
 //! Layout: this file (the scenario and its repositories), `workflow` (workflows, inputs, how
 //! their runs behave), `environment` (a workflow's protected environment and its scripted
 //! review), `health` (the scripted health endpoints), `history` (a repository's recorded
-//! deployments, for `orchestrate stats`).
+//! deployments, for `orchestrate stats`), `run_history` (a workflow's earlier runs, for
+//! predicting a run's end).
 //!
 //! `legacy_ghes` is the same switch as `EmulatorConfig::legacy_ghes`; either one turns the mode
 //! on, so `orchestrate emulator --scenario file.yml` can rehearse an old GHES from the file alone.
@@ -25,11 +26,15 @@ use serde::{Deserialize, Deserializer};
 mod environment;
 mod health;
 mod history;
+mod run_history;
 mod workflow;
 
 pub use environment::{EnvironmentSpec, ReviewScript, ReviewState};
 pub use health::{HealthFailure, HealthSpec};
 pub use history::{DEPLOYMENT_STATES, RecordedDeployment, RecordedStatus};
+pub use run_history::{
+    HISTORY_CONCLUSIONS, HistorySpread, NEWEST_ENDS_BEFORE_START, PastRun, RunHistory,
+};
 pub use workflow::{
     ArtifactSpec, Behaviour, BehaviourPatch, InputSpec, JobSpec, WhenRule, WorkflowSpec,
 };
@@ -141,6 +146,18 @@ impl Scenario {
             for w in &repo.workflows {
                 if let Some(env) = &w.environment {
                     env.validate(&w.file).map_err(ScenarioError::Invalid)?;
+                }
+                if let Some(history) = &w.history {
+                    history
+                        .validate(&repo.name, &w.file)
+                        .map_err(ScenarioError::Invalid)?;
+                    if !w.workflow_dispatch {
+                        return Err(ScenarioError::Invalid(format!(
+                            "the history of workflow `{}` in `{}` holds `workflow_dispatch` \
+                             runs, but the workflow does not declare `workflow_dispatch`",
+                            w.file, repo.name
+                        )));
+                    }
                 }
             }
         }

@@ -44,6 +44,9 @@ pub struct WorkflowSpec {
     /// The protected environment its deploy job references: runs wait for it.
     #[serde(default)]
     pub environment: Option<super::EnvironmentSpec>,
+    /// Earlier runs, all completed before the emulator starts (see `run_history`).
+    #[serde(default)]
+    pub history: Option<super::RunHistory>,
 }
 
 /// A declared input.
@@ -189,7 +192,15 @@ impl WorkflowSpec {
             when: Vec::new(),
             attempts: BTreeMap::new(),
             environment: None,
+            history: None,
         }
+    }
+
+    /// Gives it earlier runs, completed before the emulator starts.
+    #[must_use]
+    pub fn history(mut self, history: super::RunHistory) -> Self {
+        self.history = Some(history);
+        self
     }
 
     /// Makes its runs wait for `environment`'s protection rules.

@@ -3,6 +3,7 @@
 
 pub mod gate;
 pub mod jobs;
+mod past_runs;
 pub mod records;
 pub mod runs;
 
@@ -339,6 +340,7 @@ impl World {
         for repo in &mut world.repos {
             records::seed(repo, &mut world.ids, now);
         }
+        past_runs::seed(&mut world, now);
         world
     }
 

@@ -4,6 +4,7 @@ mod auth;
 mod deployments;
 mod dispatch;
 mod gates;
+mod history;
 mod issues;
 mod lifecycle;
 mod lists;

@@ -31,11 +31,12 @@ pub const STRANGER: &str = "ghp_schema_stranger";
 
 pub use crate::octo::START;
 
-/// [`crate::octo`]'s `octo/api`, `octo/web` and `octo/gated`.
+/// [`crate::octo`]'s `octo/api`, `octo/web` and `octo/gated`; `octo/web` also has the
+/// workflows of [`sweep::history`], whose runs completed before the start.
 pub fn scenario() -> Scenario {
     Scenario::builder()
         .repo(crate::octo::api())
-        .repo(crate::octo::web())
+        .repo(sweep::with_history(crate::octo::web()))
         .repo(crate::octo::gated())
 }
 

@@ -13,9 +13,11 @@ use super::spec::API_2026;
 
 mod gates;
 mod gateway;
+mod history;
 
 pub use gates::approvals;
 pub use gateway::gateway;
+pub use history::{history, with_history};
 
 const WF: &str = "/repos/octo/api/actions/workflows";
 const RUNS: &str = "/repos/octo/api/actions/runs";
