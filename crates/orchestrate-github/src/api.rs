@@ -2,6 +2,7 @@
 //! implementation over the REST [`Client`]. Object-safe (boxed futures), so the driver can hold
 //! an `Arc<dyn GitHub>` and tests can substitute a fake.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -102,6 +103,15 @@ pub trait GitHub: Send + Sync {
         repo: &'a Repo,
         environment: &'a str,
     ) -> BoxFuture<'a, Result<DeployedHistory>>;
+
+    /// [`GitHub::deployed_versions`] for several environments of `repo` (the services sharing
+    /// it) from one deployments list grouped by environment; every environment asked for is a
+    /// key of the answer.
+    fn deployed_versions_many<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environments: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, DeployedHistory>>>;
 
     /// Every orchestrate deployment of `repo` in `environment` since `since`, oldest first,
     /// with its statuses (one list request, all pages, plus one status request each).
@@ -255,6 +265,14 @@ impl GitHub for Client {
         environment: &'a str,
     ) -> BoxFuture<'a, Result<DeployedHistory>> {
         Box::pin(self.deployed(repo, environment))
+    }
+
+    fn deployed_versions_many<'a>(
+        &'a self,
+        repo: &'a Repo,
+        environments: &'a [String],
+    ) -> BoxFuture<'a, Result<BTreeMap<String, DeployedHistory>>> {
+        Box::pin(self.deployed_many(repo, environments))
     }
 
     fn deployment_history<'a>(

@@ -1,7 +1,7 @@
 //! GitHub Deployments as the version registry: recording a service's deployment and its
 //! statuses, reading what is deployed in an environment (newest deployment whose newest status
-//! is `success`, by id, since the list order is undocumented), and the release-set record in
-//! the orchestrator's own repository.
+//! is `success`, by id, since the list order is undocumented), for several environments of one
+//! repository from one list, and the release-set record in the orchestrator's own repository.
 
 use crate::client::{Client, Method, Request};
 use crate::error::{Error, Result};
@@ -11,6 +11,7 @@ use crate::types::{
     NewDeployment, ReleaseSet, ReleaseSetRecord, Repo, StatusEntry,
 };
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// The `task` of a service deployment and of a release-set record.
 pub const TASK_DEPLOY: &str = "deploy";
@@ -99,23 +100,26 @@ impl Client {
         environment: &str,
         task: &str,
     ) -> Result<Vec<Deployment>> {
-        self.deployment_pages(repo, environment, task, MAX_LIST_PAGES)
+        self.deployment_pages(repo, Some(environment), task, MAX_LIST_PAGES)
             .await
     }
 
-    /// Up to `max_pages` pages of the deployments list, newest (highest id) first.
+    /// Up to `max_pages` pages of the deployments list (of one environment, or of all),
+    /// newest (highest id) first.
     async fn deployment_pages(
         &self,
         repo: &Repo,
-        environment: &str,
+        environment: Option<&str>,
         task: &str,
         max_pages: usize,
     ) -> Result<Vec<Deployment>> {
+        let filter = environment
+            .map(|e| format!("environment={}&", crate::dispatch::enc(e)))
+            .unwrap_or_default();
         let mut path = format!(
-            "/repos/{}/{}/deployments?environment={}&task={}&per_page=100",
+            "/repos/{}/{}/deployments?{filter}task={}&per_page=100",
             repo.owner,
             repo.name,
-            crate::dispatch::enc(environment),
             crate::dispatch::enc(task)
         );
         let mut all: Vec<Deployment> = Vec::new();
@@ -154,7 +158,7 @@ impl Client {
     ) -> Result<Vec<DeploymentHistoryEntry>> {
         let mut out = Vec::new();
         for d in self
-            .deployment_pages(repo, environment, TASK_DEPLOY, MAX_HISTORY_PAGES)
+            .deployment_pages(repo, Some(environment), TASK_DEPLOY, MAX_HISTORY_PAGES)
             .await?
             .into_iter()
             .filter(|d| d.created_at >= since)
@@ -206,13 +210,66 @@ impl Client {
     }
 
     pub(crate) async fn deployed(&self, repo: &Repo, environment: &str) -> Result<DeployedHistory> {
+        let mut many = self
+            .deployed_many(repo, std::slice::from_ref(&environment.to_owned()))
+            .await?;
+        Ok(many.remove(environment).unwrap_or_default())
+    }
+
+    /// What is deployed in each of `environments` of `repo`, from one deployments list: with
+    /// the `environment=` filter for one environment, otherwise every `deploy` deployment of
+    /// the repository (all pages, up to [`MAX_HISTORY_PAGES`]) grouped by environment here,
+    /// since the API filters by one environment only. Then, per environment, the statuses as
+    /// [`Client::good_versions`] reads them. Every environment asked for is in the answer.
+    pub(crate) async fn deployed_many(
+        &self,
+        repo: &Repo,
+        environments: &[String],
+    ) -> Result<BTreeMap<String, DeployedHistory>> {
+        let mut grouped: BTreeMap<String, Vec<Deployment>> = environments
+            .iter()
+            .map(|e| (e.clone(), Vec::new()))
+            .collect();
+        let only = match grouped.keys().collect::<Vec<_>>().as_slice() {
+            [one] => Some((*one).clone()),
+            _ => None,
+        };
+        let listed = match &only {
+            Some(one) => self.deployments(repo, one, TASK_DEPLOY).await?,
+            None if grouped.is_empty() => Vec::new(),
+            None => {
+                self.deployment_pages(repo, None, TASK_DEPLOY, MAX_HISTORY_PAGES)
+                    .await?
+            }
+        };
+        for d in listed {
+            // With the filter, the answer is the environment asked for, whatever it says.
+            let key = only.as_ref().unwrap_or(&d.environment);
+            if let Some(list) = grouped.get_mut(key) {
+                list.push(d);
+            }
+        }
+        let mut out = BTreeMap::new();
+        for (environment, deployments) in grouped {
+            let history = self.good_versions(repo, deployments).await?;
+            out.insert(environment, history);
+        }
+        Ok(out)
+    }
+
+    /// The current and previous good versions among `deployments` (newest first): the first
+    /// two whose newest status is `success`, reading statuses newest first, among at most
+    /// [`MAX_EXAMINED`] that carry a version.
+    async fn good_versions(
+        &self,
+        repo: &Repo,
+        deployments: Vec<Deployment>,
+    ) -> Result<DeployedHistory> {
         let mut good = Vec::new();
         // Only deployments that carry a version are the registry's: GitHub records one of its
         // own (empty payload) for every job that references an environment, and a target
         // workflow's job may well reference the environment orchestrate records into.
-        for d in self
-            .deployments(repo, environment, TASK_DEPLOY)
-            .await?
+        for d in deployments
             .into_iter()
             .filter(|d| {
                 d.payload_object()

@@ -129,6 +129,13 @@ impl GitHub for FakeGitHub {
     ) -> BoxFuture<'a, Result<DeployedHistory>> {
         unscripted()
     }
+    fn deployed_versions_many<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a [String],
+    ) -> BoxFuture<'a, Result<std::collections::BTreeMap<String, DeployedHistory>>> {
+        unscripted()
+    }
     fn deployment_history<'a>(
         &'a self,
         _: &'a Repo,

@@ -136,6 +136,10 @@ pub struct Deployment {
     pub sha: String,
     #[serde(rename = "ref", default)]
     pub git_ref: String,
+    /// The environment it was recorded in; a list without an `environment=` filter is grouped
+    /// by it.
+    #[serde(default)]
+    pub environment: String,
     /// An object, or a JSON string, or `""`.
     #[serde(default)]
     pub payload: serde_json::Value,

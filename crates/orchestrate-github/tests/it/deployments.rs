@@ -163,3 +163,99 @@ async fn history_reads_every_page_then_the_statuses_of_what_it_keeps() {
         "two list pages, two status lists: {paths:?}"
     );
 }
+
+fn in_env(id: u64, environment: &str, version: &str) -> serde_json::Value {
+    let mut d = deployment(id, version);
+    d["environment"] = environment.into();
+    d
+}
+
+#[tokio::test]
+async fn several_environments_come_from_one_list_without_an_environment_filter() {
+    let gh = fake::start(|req| {
+        if req.is("GET", "/repos/acme/api/deployments?") {
+            if req.path.contains("page=2") {
+                return Resp::json(
+                    200,
+                    serde_json::json!([
+                        in_env(4, "staging/web", "2.0.0"),
+                        in_env(2, "staging/android", "5.0.0")
+                    ]),
+                );
+            }
+            // GitHub's own deployment (no version) is newest in staging/web; production and
+            // staging/ios are not asked for; the order is deliberately not by id.
+            let mut own = in_env(12, "staging/web", "x");
+            own["payload"] = "".into();
+            let host = req.header("host").unwrap_or("");
+            let next = format!("<http://{host}/repos/acme/api/deployments?page=2>; rel=\"next\"");
+            return Resp::json(
+                200,
+                serde_json::json!([
+                    in_env(6, "staging/web", "2.1.0"),
+                    own,
+                    in_env(11, "production", "9.0.0"),
+                    in_env(8, "staging/android", "5.1.0"),
+                    in_env(10, "staging/web", "2.2.0"),
+                    in_env(9, "staging/ios", "7.0.0")
+                ]),
+            )
+            .header("link", next);
+        }
+        let state = match req.path.split('/').nth(5) {
+            Some("10") => "failure",
+            _ => "success",
+        };
+        Resp::json(200, serde_json::json!([{"id": 1, "state": state}]))
+    })
+    .await;
+    let environments = vec![
+        "staging/web".to_owned(),
+        "staging/android".to_owned(),
+        "staging/desktop".to_owned(),
+    ];
+    let found = client(&gh.url)
+        .deployed_versions_many(&repo(), &environments)
+        .await
+        .expect("read");
+    let version = |env: &str, previous: bool| {
+        let h = &found[env];
+        let d = if previous { &h.previous } else { &h.current };
+        d.as_ref().and_then(|d| d.version.clone())
+    };
+    assert_eq!(found.len(), 3, "every environment asked for: {found:?}");
+    assert_eq!(
+        (version("staging/web", false), version("staging/web", true)),
+        (Some("2.1.0".into()), Some("2.0.0".into()))
+    );
+    assert_eq!(
+        (
+            version("staging/android", false),
+            version("staging/android", true)
+        ),
+        (Some("5.1.0".into()), Some("5.0.0".into()))
+    );
+    assert_eq!(found["staging/desktop"], Default::default());
+    let paths: Vec<String> = gh.requests().iter().map(|r| r.path.clone()).collect();
+    let lists: Vec<&String> = paths
+        .iter()
+        .filter(|p| p.contains("/deployments?"))
+        .collect();
+    assert_eq!(lists.len(), 2, "one list, two pages: {paths:?}");
+    assert!(
+        lists[0].contains("task=deploy") && lists[0].contains("per_page=100"),
+        "{paths:?}"
+    );
+    assert!(
+        lists.iter().all(|p| !p.contains("environment=")),
+        "{paths:?}"
+    );
+    // Statuses newest first per environment, only of versioned deployments asked for:
+    // web 10 (failure), 6, 4; android 8, 2. Never 12 (no version), 11 or 9.
+    let mut statuses: Vec<u64> = paths
+        .iter()
+        .filter_map(|p| p.split('/').nth(5)?.parse().ok())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![2, 4, 6, 8, 10], "{paths:?}");
+}

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use orchestrate_core::plan::{Plan, Service};
-use orchestrate_github::GitHub;
+use orchestrate_core::plan::{Plan, Repo, Service};
+use orchestrate_github::{DeployedHistory, GitHub};
 
 /// What the registry says about one service.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,29 +41,8 @@ pub fn deployment_environment(plan: &Plan, service: &Service, environment: &str)
     }
 }
 
-/// Reads every service of the plan (in the release set or not), concurrently.
-pub async fn lookup(
-    github: &Arc<dyn GitHub>,
-    plan: &Plan,
-    environment: &str,
-) -> Result<BTreeMap<String, Deployed>, orchestrate_github::Error> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for service in &plan.services {
-        let github = Arc::clone(github);
-        let repo = service.repo.clone();
-        let env = deployment_environment(plan, service, environment);
-        let name = service.name.clone();
-        tasks.spawn(async move {
-            let history = github.deployed_versions(&repo, &env).await;
-            (name, history)
-        });
-    }
-    let mut out = BTreeMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((name, history)) = joined else {
-            continue;
-        };
-        let history = history?;
+impl From<DeployedHistory> for Deployed {
+    fn from(history: DeployedHistory) -> Self {
         let payload = history.current.as_ref().map(|d| &d.payload);
         let field = |key: &str| payload.and_then(|p| p.get(key));
         let run = field("run_id")
@@ -74,15 +53,52 @@ pub async fn lookup(
             serde_json::Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-        out.insert(
-            name,
-            Deployed {
-                current: history.current.and_then(|d| d.version),
-                previous: history.previous.and_then(|d| d.version),
-                run,
-                release_id,
-            },
-        );
+        Deployed {
+            current: history.current.and_then(|d| d.version),
+            previous: history.previous.and_then(|d| d.version),
+            run,
+            release_id,
+        }
+    }
+}
+
+/// Reads every service of the plan (in the release set or not): one registry read per
+/// repository, all repositories concurrently, so the cost grows with repositories, not
+/// services.
+pub async fn lookup(
+    github: &Arc<dyn GitHub>,
+    plan: &Plan,
+    environment: &str,
+) -> Result<BTreeMap<String, Deployed>, orchestrate_github::Error> {
+    // Per repository: (service, its GitHub environment), in plan order.
+    let mut by_repo: BTreeMap<String, (Repo, Vec<(String, String)>)> = BTreeMap::new();
+    for service in &plan.services {
+        let env = deployment_environment(plan, service, environment);
+        by_repo
+            .entry(service.repo.to_string())
+            .or_insert_with(|| (service.repo.clone(), Vec::new()))
+            .1
+            .push((service.name.clone(), env));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (repo, services) in by_repo.into_values() {
+        let github = Arc::clone(github);
+        tasks.spawn(async move {
+            let environments: Vec<String> = services.iter().map(|(_, e)| e.clone()).collect();
+            let found = github.deployed_versions_many(&repo, &environments).await;
+            (services, found)
+        });
+    }
+    let mut out = BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((services, found)) = joined else {
+            continue;
+        };
+        let mut found = found?;
+        for (name, env) in services {
+            let history = found.remove(&env).unwrap_or_default();
+            out.insert(name, Deployed::from(history));
+        }
     }
     Ok(out)
 }

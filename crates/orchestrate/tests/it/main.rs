@@ -15,6 +15,7 @@ mod lock;
 mod manifest;
 mod notify_e2e;
 mod progress;
+mod registry;
 mod rehearse_scenarios;
 mod runner;
 mod stats_cmd;
