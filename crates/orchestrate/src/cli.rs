@@ -109,6 +109,10 @@ pub struct StatsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = StatsFormat::Table)]
     pub format: StatsFormat,
+    /// Where `run` wrote the release manifests with the plan's `github` store (outside
+    /// Actions); with `s3` or `local` they are read from the store.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_MANIFEST_DIR)]
+    pub manifest_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -144,6 +144,13 @@ pub struct ServiceTimings {
     pub queued_secs: Option<f64>,
     /// From dispatch until verified.
     pub duration_secs: Option<f64>,
+    /// When it was dispatched, from the release's start (millisecond precision; what
+    /// `orchestrate stats` measures coordination latency by).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatched_secs: Option<f64>,
+    /// When it settled (verified, or failed), from the release's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_secs: Option<f64>,
 }
 
 /// What the release took and cost.

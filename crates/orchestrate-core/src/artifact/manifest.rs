@@ -72,6 +72,9 @@ pub struct ManifestService {
     pub from_version: Option<String>,
     /// The target version; absent for a service outside the release set.
     pub to_version: Option<String>,
+    /// The services it waits for (the plan's `needs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
     /// `succeeded`, `failed`, `rolled_back`, `halted`, `not_in_release`, `planned`, …
     pub outcome: String,
     pub run: Option<RunLink>,
@@ -180,6 +183,7 @@ impl Manifest {
                     repo: s.repo.clone(),
                     from_version: s.from_version.clone(),
                     to_version: s.to_version.clone(),
+                    needs: s.needs.clone(),
                     outcome: s.outcome.as_str().to_owned(),
                     run: s.run.as_ref().map(|r| RunLink {
                         id: r.id,
@@ -243,6 +247,8 @@ impl Manifest {
                     let timings = ServiceTimings {
                         queued_secs: s.queued.map(secs),
                         duration_secs: s.duration.map(secs),
+                        dispatched_secs: s.dispatched.map(secs),
+                        settled_secs: s.settled.map(secs),
                     };
                     (s.name.clone(), timings)
                 })

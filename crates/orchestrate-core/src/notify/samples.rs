@@ -38,6 +38,8 @@ fn service(name: &str, repo: &str, from: &str, to: Option<&str>, wave: usize) ->
         run: None,
         queued: None,
         duration: None,
+        dispatched: None,
+        settled: None,
         health: HealthVerdict::NotChecked,
         outcome: ServiceOutcome::NotInRelease,
         failure: None,

@@ -122,6 +122,18 @@ pub struct ServiceReport {
     /// From dispatch until verified (run plus health gate).
     #[serde(serialize_with = "super::ser::opt_secs")]
     pub duration: Option<Duration>,
+    /// When it was dispatched, from the release's start (the release's clock).
+    #[serde(
+        serialize_with = "super::ser::opt_secs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub dispatched: Option<Duration>,
+    /// When it settled (verified, or failed), from the release's start.
+    #[serde(
+        serialize_with = "super::ser::opt_secs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub settled: Option<Duration>,
     pub health: HealthVerdict,
     pub outcome: ServiceOutcome,
     pub failure: Option<FailureDetail>,

@@ -38,6 +38,8 @@ fn service(name: &str, needs: &[&str], outcome: ServiceOutcome, run: Option<u64>
         }),
         queued: run.map(|_| Duration::from_secs(4)),
         duration: run.map(|_| Duration::from_secs(185)),
+        dispatched: None,
+        settled: None,
         health: match outcome {
             ServiceOutcome::Succeeded | ServiceOutcome::RolledBack | ServiceOutcome::Halted => {
                 HealthVerdict::Passed { attempts: 2 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Outcome, Record};
+use super::{Outcome, Record, ReleaseTimes};
 
 const DAY: f64 = 86_400.0;
 
@@ -18,6 +18,8 @@ pub struct Summary {
     pub repositories: usize,
     pub services: usize,
     pub releases: usize,
+    /// Releases whose manifest was read: their coordination latency and health come from it.
+    pub manifests: usize,
     pub figures: Figures,
 }
 
@@ -37,10 +39,11 @@ pub struct Figures {
     pub health_checked: usize,
     pub health_passed: usize,
     pub health_pass_rate: Option<f64>,
-    /// Upstream verified → dependent recorded, within a release.
+    /// Upstream verified → dependent recorded, within a release (with its manifest: a
+    /// service's `needs` verified → its dispatch, to the millisecond).
     pub coordination_pairs: usize,
     pub coordination_latency_avg: Option<f64>,
-    pub coordination_latency_max: Option<i64>,
+    pub coordination_latency_max: Option<f64>,
     pub releases_succeeded: usize,
     pub releases_failed: usize,
     pub releases_rolled_back: usize,
@@ -72,6 +75,10 @@ pub fn percentile(values: &[i64], p: u32) -> Option<i64> {
 
 fn mean(values: &[i64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<i64>() as f64 / values.len() as f64)
+}
+
+fn mean_f(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 fn ratio(part: usize, whole: usize) -> Option<f64> {
@@ -120,8 +127,17 @@ fn releases(records: &[Record]) -> Vec<Release<'_>> {
 }
 
 /// Latencies from an upstream service verified to the next deployment of the same release
-/// recorded after it.
-fn coordination(release: &Release) -> Vec<i64> {
+/// recorded after it; with the release's manifest, from a service's `needs` verified to its
+/// dispatch.
+fn coordination(release: &Release, manifests: &BTreeMap<&str, &ReleaseTimes>) -> Vec<f64> {
+    let manifest = release
+        .records
+        .first()
+        .and_then(|r| r.release_id.as_deref())
+        .and_then(|id| manifests.get(id));
+    if let Some(manifest) = manifest {
+        return manifest.hand_offs(release.records.iter().map(|r| r.service.as_str()));
+    }
     release
         .records
         .iter()
@@ -134,7 +150,32 @@ fn coordination(release: &Release) -> Vec<i64> {
                 .filter_map(|u| u.settled_at)
                 .filter(|&settled| settled <= d.created_at)
                 .max()
-                .map(|settled| d.created_at - settled)
+                .map(|settled| (d.created_at - settled) as f64)
+        })
+        .collect()
+}
+
+/// `records` with the health verdicts of the releases' manifests, where a manifest has one
+/// for the service.
+fn with_manifest_health(
+    records: &[Record],
+    manifests: &BTreeMap<&str, &ReleaseTimes>,
+) -> Vec<Record> {
+    records
+        .iter()
+        .map(|r| {
+            let from_manifest = r
+                .release_id
+                .as_deref()
+                .and_then(|id| manifests.get(id))
+                .and_then(|m| m.services.get(&r.service));
+            match from_manifest {
+                Some(service) => Record {
+                    health: service.health,
+                    ..r.clone()
+                },
+                None => r.clone(),
+            }
         })
         .collect()
 }
@@ -169,8 +210,18 @@ fn restore(release: &Release, later: &[Release]) -> (i64, Option<i64>) {
 }
 
 /// The figures of `records` (already filtered to the period and service asked for) over the
-/// period `[start, end]`.
-pub fn compute(records: &[Record], start: i64, end: i64) -> Summary {
+/// period `[start, end]`, sharpened by the `manifests` of their releases.
+pub fn compute(records: &[Record], manifests: &[ReleaseTimes], start: i64, end: i64) -> Summary {
+    let known: BTreeSet<&str> = records
+        .iter()
+        .filter_map(|r| r.release_id.as_deref())
+        .collect();
+    let manifests: BTreeMap<&str, &ReleaseTimes> = manifests
+        .iter()
+        .filter(|m| known.contains(m.release_id.as_str()))
+        .map(|m| (m.release_id.as_str(), m))
+        .collect();
+    let records = &with_manifest_health(records, &manifests)[..];
     let settled: Vec<&Record> = records
         .iter()
         .filter(|r| r.outcome != Outcome::Unsettled)
@@ -185,7 +236,10 @@ pub fn compute(records: &[Record], start: i64, end: i64) -> Summary {
     let checked: Vec<bool> = settled.iter().filter_map(|r| r.health).collect();
     let passed = checked.iter().filter(|&&p| p).count();
     let all = releases(records);
-    let latencies: Vec<i64> = all.iter().flat_map(coordination).collect();
+    let latencies: Vec<f64> = all
+        .iter()
+        .flat_map(|r| coordination(r, &manifests))
+        .collect();
     let settled_releases: Vec<&Release> = all
         .iter()
         .filter(|r| r.outcome != Outcome::Unsettled)
@@ -227,8 +281,8 @@ pub fn compute(records: &[Record], start: i64, end: i64) -> Summary {
         health_passed: passed,
         health_pass_rate: ratio(passed, checked.len()),
         coordination_pairs: latencies.len(),
-        coordination_latency_avg: mean(&latencies),
-        coordination_latency_max: latencies.iter().copied().max(),
+        coordination_latency_avg: mean_f(&latencies),
+        coordination_latency_max: latencies.iter().copied().reduce(f64::max),
         releases_succeeded: rel_ok,
         releases_failed: rel_failed,
         releases_rolled_back: rel_rolled,
@@ -256,6 +310,7 @@ pub fn compute(records: &[Record], start: i64, end: i64) -> Summary {
             .collect::<BTreeSet<_>>()
             .len(),
         releases: all.len(),
+        manifests: manifests.len(),
         figures,
     }
 }

@@ -1,6 +1,7 @@
-//! Release statistics (`orchestrate stats`) computed from the registry's deployment records:
-//! success and failure rates, durations, rollbacks, health pass rate, coordination latency and
-//! the four DORA figures. Pure: times come in as seconds since the Unix epoch.
+//! Release statistics (`orchestrate stats`) computed from the registry's deployment records
+//! and, where present, the releases' manifests: success and failure rates, durations,
+//! rollbacks, health pass rate, coordination latency and the four DORA figures. Pure: times
+//! come in as seconds since the Unix epoch.
 //!
 //! A record is one service deployment orchestrate made (task `deploy`). Its outcome and settle
 //! time come from the final status orchestrate wrote ([`classify`]): `success` (verified, or an
@@ -9,10 +10,12 @@
 //! succeeds) carry no such description and are ignored.
 
 mod compute;
+mod manifests;
 #[cfg(test)]
 mod tests;
 
 pub use compute::{Figures, Summary, compute, percentile};
+pub use manifests::{ReleaseTimes, ServiceTimes};
 
 /// What the final description of a rolled-back deployment says.
 pub const ROLLED_BACK: &str = "rolled back";

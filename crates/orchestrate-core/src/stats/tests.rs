@@ -101,7 +101,7 @@ fn history() -> Vec<Record> {
 
 #[test]
 fn a_recorded_history_gives_the_figures_computed_by_hand() {
-    let s = compute(&history(), BASE, BASE + 20 * DAY);
+    let s = compute(&history(), &[], BASE, BASE + 20 * DAY);
     let f = &s.figures;
     assert_eq!((s.deployments, s.unsettled, s.releases), (39, 1, 21));
     assert_eq!((s.repositories, s.services), (2, 2));
@@ -118,7 +118,7 @@ fn a_recorded_history_gives_the_figures_computed_by_hand() {
     // web recorded 10 s after api verified, in the 17 successful and the 2 rolled-back releases.
     assert_eq!(f.coordination_pairs, 19);
     assert_eq!(f.coordination_latency_avg, Some(10.0));
-    assert_eq!(f.coordination_latency_max, Some(10));
+    assert_eq!(f.coordination_latency_max, Some(10.0));
     assert_eq!(
         (
             f.releases_succeeded,
@@ -143,7 +143,7 @@ fn one_service_only() {
         .into_iter()
         .filter(|r| r.service == "api")
         .collect();
-    let s = compute(&api, BASE, BASE + 20 * DAY);
+    let s = compute(&api, &[], BASE, BASE + 20 * DAY);
     let f = &s.figures;
     assert_eq!((s.deployments, s.unsettled, s.repositories), (20, 1, 1));
     assert_eq!((f.succeeded, f.failed, f.rolled_back), (17, 1, 2));
@@ -172,7 +172,7 @@ fn a_failure_never_followed_by_a_success_is_unrestored() {
             &[("error", "2 timed_out took 9s", BASE + 70)],
         ),
     ];
-    let s = compute(&records, BASE, BASE + DAY);
+    let s = compute(&records, &[], BASE, BASE + DAY);
     let f = &s.figures;
     assert_eq!((f.restored, f.unrestored), (0, 1));
     assert_eq!(f.mttr_avg, None);
@@ -184,13 +184,13 @@ fn a_failure_never_followed_by_a_success_is_unrestored() {
 
 #[test]
 fn nothing_recorded_gives_no_figures() {
-    let s = compute(&[], BASE, BASE + DAY);
+    let s = compute(&[], &[], BASE, BASE + DAY);
     assert_eq!((s.deployments, s.releases), (0, 0));
     assert_eq!(s.figures.success_rate, None);
     assert_eq!(s.figures.duration_p50, None);
     assert_eq!(s.figures.deployment_frequency_per_day, Some(0.0));
     assert_eq!(
-        compute(&[], BASE, BASE)
+        compute(&[], &[], BASE, BASE)
             .figures
             .deployment_frequency_per_day,
         None
@@ -252,4 +252,140 @@ fn periods_parse_with_a_unit() {
     for bad in ["30", "d", "30y", "0d", "-3d", "99999999999999999999d"] {
         assert!(parse_period(bad).is_err(), "{bad}");
     }
+}
+
+fn times(needs: &[&str], at: (f64, f64), verified: bool, health: Option<bool>) -> ServiceTimes {
+    ServiceTimes {
+        needs: needs.iter().map(|s| (*s).to_owned()).collect(),
+        dispatched: Some(at.0),
+        settled: Some(at.1),
+        verified,
+        health,
+    }
+}
+
+fn manifest(release: u32, services: Vec<(&str, ServiceTimes)>) -> ReleaseTimes {
+    ReleaseTimes {
+        release_id: format!("rel-{release}"),
+        services: services
+            .into_iter()
+            .map(|(n, t)| (n.to_owned(), t))
+            .collect(),
+    }
+}
+
+/// Manifests of releases 0, 16 and 18 (and one of a release outside the records): web's
+/// hand-offs become 0.75 s and 2.5 s instead of the registry's 10 s, and api's health check
+/// in 18, which no final status recorded, counts as failed.
+#[test]
+fn manifests_give_the_hand_offs_and_health_the_registry_cannot_know() {
+    let manifests = vec![
+        manifest(
+            0,
+            vec![
+                ("api", times(&[], (0.0, 99.5), true, Some(true))),
+                ("web", times(&["api"], (100.25, 150.0), true, Some(true))),
+            ],
+        ),
+        manifest(
+            16,
+            vec![
+                ("api", times(&[], (0.0, 100.0), true, Some(true))),
+                ("web", times(&["api"], (102.5, 162.5), false, Some(false))),
+            ],
+        ),
+        manifest(
+            18,
+            vec![("api", times(&[], (0.0, 80.0), false, Some(false)))],
+        ),
+        manifest(
+            99,
+            vec![("web", times(&["api"], (1.0, 2.0), true, Some(true)))],
+        ),
+    ];
+    let s = compute(&history(), &manifests, BASE, BASE + 20 * DAY);
+    let f = &s.figures;
+    assert_eq!(s.manifests, 3);
+    assert_eq!(f.coordination_pairs, 19);
+    assert_eq!(
+        f.coordination_latency_avg,
+        Some((17.0 * 10.0 + 0.75 + 2.5) / 19.0)
+    );
+    assert_eq!(f.coordination_latency_max, Some(10.0));
+    assert_eq!((f.health_checked, f.health_passed), (39, 36));
+    // What the registry alone knows is unchanged.
+    assert_eq!((f.succeeded, f.failed, f.rolled_back), (34, 3, 2));
+    assert_eq!(f.duration_avg, Some(2950.0 / 39.0));
+
+    // Only web selected: its hand-offs still count from its manifests' `needs`.
+    let web: Vec<Record> = history()
+        .into_iter()
+        .filter(|r| r.service == "web")
+        .collect();
+    let only = compute(&web, &manifests, BASE, BASE + 20 * DAY);
+    assert_eq!(only.manifests, 2);
+    assert_eq!(only.figures.coordination_pairs, 2);
+    assert_eq!(
+        only.figures.coordination_latency_avg,
+        Some((0.75 + 2.5) / 2.0)
+    );
+    let without = compute(&web, &[], BASE, BASE + 20 * DAY);
+    assert_eq!(
+        (without.manifests, without.figures.coordination_pairs),
+        (0, 0)
+    );
+}
+
+#[test]
+fn a_hand_off_needs_a_verified_need_settled_before_the_dispatch() {
+    let release = manifest(
+        1,
+        vec![
+            ("db", times(&[], (0.0, 10.0), true, None)),
+            ("api", times(&["db"], (12.0, 30.0), true, None)),
+            ("web", times(&["api", "db"], (31.5, 40.0), true, None)),
+            ("late", times(&["api"], (20.0, 50.0), true, None)),
+            ("broken", times(&[], (0.0, 5.0), false, None)),
+            ("after", times(&["broken"], (6.0, 7.0), true, None)),
+        ],
+    );
+    let all = ["db", "api", "web", "late", "broken", "after", "missing"];
+    // db has no needs; late was dispatched before api settled; after's need failed.
+    assert_eq!(release.hand_offs(all), vec![2.0, 1.5]);
+}
+
+/// What `run` writes (the service's times from the release's start, its `needs`) is what
+/// stats reads back from the manifest, through its JSON.
+#[test]
+fn the_manifest_carries_the_times_and_needs_stats_reads() {
+    use std::time::Duration;
+    let mut report = crate::report::tests::rolled_back();
+    for s in &mut report.services {
+        let at = |secs: f64| Some(Duration::from_secs_f64(secs));
+        (s.dispatched, s.settled) = match s.name.as_str() {
+            "backend" => (at(0.0), at(90.5)),
+            "ios" => (at(91.25), at(120.0)),
+            _ => (None, None),
+        };
+    }
+    let json = crate::artifact::Manifest::from_report(&report, None).to_json();
+    let manifest = crate::artifact::Manifest::parse(json.as_bytes()).expect("round trip");
+    let times = ReleaseTimes::of(&manifest);
+    assert_eq!(times.release_id, report.deployment_id);
+    let backend = &times.services["backend"];
+    assert_eq!(
+        (
+            backend.dispatched,
+            backend.settled,
+            backend.verified,
+            backend.health
+        ),
+        (Some(0.0), Some(90.5), true, Some(true))
+    );
+    let ios = &times.services["ios"];
+    assert_eq!(
+        (ios.needs.clone(), ios.verified, ios.health),
+        (vec!["backend".to_owned()], false, None)
+    );
+    assert_eq!(times.hand_offs(["backend", "ios", "android"]), vec![0.75]);
 }

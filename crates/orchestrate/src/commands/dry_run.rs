@@ -53,6 +53,8 @@ pub fn report(
                 run: None,
                 queued: None,
                 duration: None,
+                dispatched: None,
+                settled: None,
                 health: if s.health.is_some() {
                     HealthVerdict::NotChecked
                 } else {

@@ -164,6 +164,7 @@ fn verified_manifest(
                 }
                 .to_owned(),
                 to_version: target,
+                needs: s.needs.clone(),
                 run: None,
                 health: if s.health.is_some() {
                     HealthState::Passed

@@ -163,6 +163,8 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
                 run: None,
                 queued: None,
                 duration: None,
+                dispatched: None,
+                settled: None,
                 health: orchestrate_core::report::HealthVerdict::NotChecked,
                 outcome: ServiceOutcome::NotInRelease,
                 failure: None,
@@ -194,6 +196,8 @@ pub(super) fn report(driver: &Driver<'_>, status: ReleaseStatus, end: &End) -> R
                 }),
                 queued,
                 duration,
+                dispatched: svc.dispatched_at,
+                settled: svc.settled_at,
                 health: svc.health.clone(),
                 // Not `cancelled`: its run may still be deploying.
                 outcome: if svc.cancel_failed {

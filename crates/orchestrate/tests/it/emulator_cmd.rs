@@ -11,7 +11,7 @@ use crate::support::{reference_plan, repo_root, run};
 
 /// The emulator process this test started; killed (by its own handle) however the test ends.
 /// Its stdout stays open: a closed pipe would stop it at its next line.
-struct Served(Child, BufReader<ChildStdout>);
+pub(crate) struct Served(Child, BufReader<ChildStdout>);
 
 impl Drop for Served {
     fn drop(&mut self) {
@@ -21,7 +21,7 @@ impl Drop for Served {
 }
 
 /// Starts `orchestrate emulator --port 0 args…` and returns it with the URL it printed.
-fn serve(args: &[&str]) -> (Served, String) {
+pub(crate) fn serve(args: &[&str]) -> (Served, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_orchestrate"))
         .args(["emulator", "--port", "0"])
         .args(args)

@@ -19,4 +19,6 @@ mod registry;
 mod rehearse_scenarios;
 mod runner;
 mod stats_cmd;
+mod stats_emulator_cmd;
+mod stats_manifests;
 mod support;

@@ -14,7 +14,7 @@ use crate::engine_github::workspace_with;
 use crate::health_cmd::{health, orchestrate};
 use crate::support::Output;
 
-const PLAN: &str = r#"version: 1
+pub(crate) const PLAN: &str = r#"version: 1
 name: shop
 environments:
   staging: {}
@@ -126,14 +126,14 @@ fn history_yaml() -> String {
     )
 }
 
-async fn emulator() -> RunningEmulator {
+pub(crate) async fn emulator() -> RunningEmulator {
     let scenario = Scenario::from_yaml(&history_yaml()).expect("the history scenario parses");
     Emulator::start(EmulatorConfig::new(scenario))
         .await
         .expect("emulator starts")
 }
 
-async fn stats(emu: &RunningEmulator, dir: &std::path::Path, args: &[&str]) -> Output {
+pub(crate) async fn stats(emu: &RunningEmulator, dir: &std::path::Path, args: &[&str]) -> Output {
     let args: Vec<&str> = ["stats", "--env", "staging"]
         .into_iter()
         .chain(args.iter().copied())
@@ -141,7 +141,7 @@ async fn stats(emu: &RunningEmulator, dir: &std::path::Path, args: &[&str]) -> O
     orchestrate(emu, dir, &args).await
 }
 
-fn close(value: &Value, expected: f64) -> bool {
+pub(crate) fn close(value: &Value, expected: f64) -> bool {
     value.as_f64().is_some_and(|v| (v - expected).abs() < 1e-9)
 }
 
@@ -209,10 +209,25 @@ async fn a_recorded_history_of_21_releases_gives_the_figures_worked_out_by_hand(
     );
     assert_eq!(report["requests"]["total"].as_u64(), Some(log.len() as u64));
     assert_eq!(report["lists"][0]["deployments"].as_u64(), Some(21));
+    // No manifests in the plan's store: the registry's figures, and the output says so.
+    assert_eq!(
+        (
+            report["manifests"]["read"].as_u64(),
+            report["manifests"]["missing"].as_u64(),
+            s["manifests"].as_u64()
+        ),
+        (Some(0), Some(21), Some(0)),
+        "{report}"
+    );
 
     let table = stats(&emu, dir.path(), &[]).await;
     assert_eq!(table.code, 0, "{table:?}");
     assert!(table.stdout.contains("Counted: 39 deployments (1 still in flight, not counted) of 2 services in 2 repositories, 21 releases"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("Manifests: none read from directory .orchestrate/manifests; the figures come from the registry alone"),
+        "{}",
+        table.stdout
+    );
     assert!(
         table
             .stdout
@@ -259,7 +274,7 @@ async fn bad_input_is_exit_2_with_a_hint() {
     assert!(emu.requests().is_empty(), "nothing is read on bad input");
 }
 
-const RELEASED: &str = r#"version: 1
+pub(crate) const RELEASED: &str = r#"version: 1
 name: shop
 strategy: parallel
 environments:

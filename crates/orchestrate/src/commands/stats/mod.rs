@@ -1,8 +1,10 @@
 //! `orchestrate stats --env E [--since 30d] [--service S] [--format table|json|prometheus]`:
 //! release statistics from the registry. One deployments list (all pages) per repository and
-//! deployment environment of the plan's services, plus one status list per deployment; the
-//! arithmetic is `orchestrate_core::stats`, the output `render`.
+//! deployment environment of the plan's services, plus one status list per deployment; then
+//! the releases' manifests where the plan's store has them (`manifests`). The arithmetic is
+//! `orchestrate_core::stats`, the output `render`.
 
+mod manifests;
 mod render;
 #[cfg(test)]
 mod tests;
@@ -15,6 +17,8 @@ use chrono::{DateTime, Utc};
 use orchestrate_core::plan::{Plan, Repo};
 use orchestrate_core::stats::{self, Record, StatusView, Summary};
 use orchestrate_github::{DeploymentHistoryEntry, GitHub};
+
+pub use manifests::ManifestsRead;
 
 use super::Io;
 use super::health::check_services;
@@ -37,6 +41,8 @@ pub struct Report {
     /// The deployment lists read: one per repository and deployment environment.
     pub lists: Vec<ListRead>,
     pub requests: Requests,
+    /// The release manifests looked for, one per release of the period.
+    pub manifests: ManifestsRead,
     pub summary: Summary,
 }
 
@@ -75,6 +81,17 @@ pub fn run(args: &StatsArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
     let (records, lists) = runtime
         .block_on(collect(&github, &plan, &args.env, &args.service, since))
         .map_err(github_failure)?;
+    let (times, read) = match manifests::open(&plan, env, &github, &args.manifest_dir) {
+        Ok(store) => runtime.block_on(manifests::read(&store, &plan.name, &args.env, &records)),
+        Err(why) => {
+            tracing::warn!(error = %why, "cannot open the plan's store; the figures come from the registry alone");
+            let read = ManifestsRead {
+                store: format!("{} store unavailable: {why}", plan.artifacts.kind()),
+                ..ManifestsRead::default()
+            };
+            (Vec::new(), read)
+        }
+    };
     let api = github.stats();
     let report = Report {
         plan: plan.name.clone(),
@@ -86,7 +103,8 @@ pub fn run(args: &StatsArgs, env: &Env, io: &mut Io) -> Result<(), Failure> {
             total: api.requests,
             counted: api.counted,
         },
-        summary: stats::compute(&records, since.timestamp(), now.timestamp()),
+        manifests: read,
+        summary: stats::compute(&records, &times, since.timestamp(), now.timestamp()),
     };
     let text = match args.format {
         StatsFormat::Table => render::table(&report),

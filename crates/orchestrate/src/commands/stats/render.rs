@@ -29,6 +29,15 @@ fn opt_secs(s: Option<f64>) -> String {
     s.map_or_else(|| "–".to_owned(), secs)
 }
 
+/// A latency: to the millisecond under a minute when it is not whole seconds (the manifests'
+/// precision), else like a duration.
+fn latency(s: Option<f64>) -> String {
+    match s {
+        Some(s) if s < 60.0 && s.fract() != 0.0 => format!("{s:.3}s"),
+        other => opt_secs(other),
+    }
+}
+
 fn pct(r: Option<f64>) -> String {
     r.map_or_else(|| "–".to_owned(), |r| format!("{:.1} %", r * 100.0))
 }
@@ -69,9 +78,39 @@ pub fn table(report: &Report) -> String {
         report.requests.counted,
         plural(report.lists.len(), "deployments list"),
     );
+    manifests(&mut out, report);
     deployments(&mut out, f);
     dora(&mut out, f, s.period_end - s.period_start);
     out
+}
+
+fn manifests(out: &mut String, report: &Report) {
+    let m = &report.manifests;
+    let unreadable = if m.unreadable.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} not usable: {}",
+            m.unreadable.len(),
+            m.unreadable.join("; ")
+        )
+    };
+    let _ = if m.read == 0 {
+        writeln!(
+            out,
+            "Manifests: none read from {}{unreadable}; the figures come from the registry alone\n",
+            m.store
+        )
+    } else {
+        writeln!(
+            out,
+            "Manifests: {} read from {} ({} without one){unreadable}; coordination latency and \
+             health of those releases come from them\n",
+            m.read,
+            m.store,
+            plural(m.missing, "release"),
+        )
+    };
 }
 
 fn deployments(out: &mut String, f: &Figures) {
@@ -113,8 +152,8 @@ fn deployments(out: &mut String, f: &Figures) {
     let _ = writeln!(
         out,
         "  coordination latency   avg {}, max {} ({})\n",
-        opt_secs(f.coordination_latency_avg),
-        opt_secs(f.coordination_latency_max.map(|v| v as f64)),
+        latency(f.coordination_latency_avg),
+        latency(f.coordination_latency_max),
         plural(f.coordination_pairs, "hand-off"),
     );
 }
@@ -259,6 +298,12 @@ pub fn prometheus(report: &Report) -> Result<String, std::fmt::Error> {
         f.coordination_latency_avg,
     );
     gauge("releases", "Releases counted", None, count(s.releases));
+    gauge(
+        "manifests_read",
+        "Releases whose manifest was read (their coordination latency and health come from it)",
+        None,
+        count(s.manifests),
+    );
     gauge(
         "deployment_frequency_per_day",
         "DORA deployment frequency: successful releases a day",

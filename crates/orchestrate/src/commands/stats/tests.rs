@@ -132,7 +132,12 @@ fn report() -> Report {
             total: 3,
             counted: 3,
         },
-        summary: compute(&records, end - 86_400, end),
+        manifests: super::ManifestsRead {
+            store: "directory .orchestrate/manifests".into(),
+            missing: 2,
+            ..super::ManifestsRead::default()
+        },
+        summary: compute(&records, &[], end - 86_400, end),
     }
 }
 
@@ -145,6 +150,10 @@ fn the_table_says_what_was_counted() {
     );
     assert!(
         text.contains("Counted: 2 deployments of 1 service in 1 repository, 2 releases; 3 requests spent (3 counted against the rate limit) on 1 deployments list and their statuses"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Manifests: none read from directory .orchestrate/manifests; the figures come from the registry alone"),
         "{text}"
     );
     assert!(
