@@ -252,6 +252,7 @@ impl RunningEmulator {
                     head_branch: run.head_branch.clone(),
                     inputs: run.inputs.clone(),
                     run_attempt: run.latest().number,
+                    ends_at: run.latest().outcome().0,
                 }
             })
             .collect()

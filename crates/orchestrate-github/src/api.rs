@@ -47,6 +47,16 @@ pub trait GitHub: Send + Sync {
 
     fn get_run<'a>(&'a self, repo: &'a Repo, run_id: u64) -> BoxFuture<'a, Result<RunSummary>>;
 
+    /// How long the workflow's most recent successful runs took, from creation to completion
+    /// (one list request): what the watcher forecasts a run's end from. None by default.
+    fn workflow_durations<'a>(
+        &'a self,
+        _repo: &'a Repo,
+        _workflow: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<std::time::Duration>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// The failed job and step of a run, with links.
     fn failure_detail<'a>(
         &'a self,
@@ -198,6 +208,14 @@ impl GitHub for Client {
 
     fn get_run<'a>(&'a self, repo: &'a Repo, run_id: u64) -> BoxFuture<'a, Result<RunSummary>> {
         Box::pin(self.get_run_summary(repo, run_id))
+    }
+
+    fn workflow_durations<'a>(
+        &'a self,
+        repo: &'a Repo,
+        workflow: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<std::time::Duration>>> {
+        Box::pin(self.recent_durations(repo, workflow))
     }
 
     fn failure_detail<'a>(

@@ -1,8 +1,11 @@
 //! A scripted [`GitHub`] for unit tests: polls answered by a closure (and their instants
-//! recorded, on tokio's clock), every other call refused as unscripted.
+//! recorded, on tokio's clock), optionally slowed per repository; a workflow history; cancels
+//! recorded; every other call refused as unscripted.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -24,6 +27,12 @@ pub(crate) type PollScript =
 pub(crate) struct FakeGitHub {
     script: PollScript,
     polls: Mutex<Vec<Instant>>,
+    /// Repository name → how long each of its polls takes.
+    slow: BTreeMap<String, Duration>,
+    /// What `workflow_durations` answers, and how often it was asked.
+    history: Vec<Duration>,
+    history_reads: Mutex<u32>,
+    cancelled: Mutex<Vec<u64>>,
 }
 
 impl FakeGitHub {
@@ -31,7 +40,34 @@ impl FakeGitHub {
         FakeGitHub {
             script,
             polls: Mutex::new(Vec::new()),
+            slow: BTreeMap::new(),
+            history: Vec::new(),
+            history_reads: Mutex::new(0),
+            cancelled: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Each poll of repository `name` takes `delay` before it is answered.
+    pub(crate) fn slow(mut self, name: &str, delay: Duration) -> Self {
+        self.slow.insert(name.to_owned(), delay);
+        self
+    }
+
+    /// Every workflow's recent successful runs took `durations`.
+    pub(crate) fn history(mut self, durations: Vec<Duration>) -> Self {
+        self.history = durations;
+        self
+    }
+
+    pub(crate) fn history_reads(&self) -> u32 {
+        *self.history_reads.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn cancelled(&self) -> Vec<u64> {
+        self.cancelled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// When each poll was made.
@@ -56,8 +92,21 @@ impl GitHub for FakeGitHub {
                 polls.push(Instant::now());
                 polls.len() - 1
             };
+            if let Some(delay) = self.slow.get(&repo.name) {
+                tokio::time::sleep(*delay).await;
+            }
             (self.script)(n, repo, query)
         })
+    }
+
+    fn workflow_durations<'a>(
+        &'a self,
+        _: &'a Repo,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Duration>>> {
+        *self.history_reads.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        let history = self.history.clone();
+        Box::pin(async move { Ok(history) })
     }
 
     fn dispatch<'a>(&'a self, _: &'a DispatchRequest) -> BoxFuture<'a, Result<Dispatched>> {
@@ -81,8 +130,12 @@ impl GitHub for FakeGitHub {
     fn failure_detail<'a>(&'a self, _: &'a Repo, _: u64) -> BoxFuture<'a, Result<RunFailure>> {
         unscripted()
     }
-    fn cancel_run<'a>(&'a self, _: &'a Repo, _: u64) -> BoxFuture<'a, Result<CancelOutcome>> {
-        unscripted()
+    fn cancel_run<'a>(&'a self, _: &'a Repo, id: u64) -> BoxFuture<'a, Result<CancelOutcome>> {
+        self.cancelled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id);
+        Box::pin(async { Ok(CancelOutcome::Requested) })
     }
     fn list_run_artifacts<'a>(
         &'a self,

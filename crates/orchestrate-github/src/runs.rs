@@ -13,6 +13,9 @@ use crate::types::{CancelOutcome, PollQuery, PollResult, Repo, RunFailure, RunSu
 /// Pages of 100 runs read per poll before falling back to one GET per missing run.
 const MAX_POLL_PAGES: usize = 5;
 
+/// Earlier successful runs read to forecast a run's end.
+const HISTORY_RUNS: usize = 10;
+
 /// Conclusions that mean "this is what broke", strongest first.
 const BROKEN: [&str; 4] = ["failure", "timed_out", "startup_failure", "action_required"];
 
@@ -21,6 +24,34 @@ impl Client {
         let path = format!("/repos/{}/{}/actions/runs/{run_id}", repo.owner, repo.name);
         let run: WorkflowRun = self.json(Request::get(repo, path).conditional()).await?;
         Ok(run.into())
+    }
+
+    /// Creation to completion of the workflow's last successful runs, newest first. A re-run
+    /// attempt counts from its own start (its creation is the first attempt's).
+    pub(crate) async fn recent_durations(
+        &self,
+        repo: &Repo,
+        workflow: &str,
+    ) -> Result<Vec<std::time::Duration>> {
+        let path = format!(
+            "/repos/{}/{}/actions/workflows/{}/runs?status=success&per_page={HISTORY_RUNS}&exclude_pull_requests=true",
+            repo.owner,
+            repo.name,
+            enc(workflow)
+        );
+        let list: RunList = self.json(Request::get(repo, path).conditional()).await?;
+        Ok(list
+            .workflow_runs
+            .into_iter()
+            .filter(|r| r.conclusion.as_deref() == Some("success"))
+            .filter_map(|r| {
+                let from = match r.run_attempt {
+                    Some(attempt) if attempt > 1 => r.run_started_at?,
+                    _ => r.created_at,
+                };
+                (r.updated_at - from).to_std().ok()
+            })
+            .collect())
     }
 
     pub(crate) async fn poll(&self, repo: &Repo, query: &PollQuery) -> Result<PollResult> {

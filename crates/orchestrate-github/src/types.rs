@@ -88,6 +88,24 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// Terminal test per GitHub: `status == "completed"`; unknown statuses are not terminal.
+    /// What a dispatch's run details say of the run it created: queued, at `at`.
+    pub fn dispatched(run: &RunRef, at: DateTime<Utc>) -> RunSummary {
+        RunSummary {
+            id: run.id,
+            html_url: run.html_url.clone(),
+            status: "queued".to_owned(),
+            conclusion: None,
+            display_title: String::new(),
+            event: "workflow_dispatch".to_owned(),
+            head_branch: None,
+            path: String::new(),
+            created_at: at,
+            updated_at: at,
+            run_started_at: None,
+            run_attempt: Some(1),
+        }
+    }
+
     pub fn is_completed(&self) -> bool {
         self.status == "completed"
     }

@@ -45,6 +45,50 @@ pub enum Command {
     Health(HealthArgs),
     /// Release statistics from the registry: success rates, durations, rollbacks, DORA.
     Stats(StatsArgs),
+    /// Measure waiting in real time on the built-in emulator: detection latency and requests
+    /// per awaited run (takes about 3 minutes).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Cases to run (default: all; repeat the flag or separate with commas).
+    #[arg(long = "case", value_enum, value_delimiter = ',')]
+    pub cases: Vec<BenchCase>,
+    /// Independent samples of cases a, b and d, each in a repository of its own.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub samples: u16,
+    /// A tenth of every duration and interval, at most 3 samples: a smoke test of the
+    /// machinery, whose figures are not the benchmark's.
+    #[arg(long)]
+    pub quick: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// The benchmark's cases (issue 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchCase {
+    /// One 20 s run whose workflow's history holds 10 runs of 19–21 s.
+    A,
+    /// One 3-minute run whose history holds 10 runs of 2:40–3:20.
+    B,
+    /// 50 runs of 20 s in 5 repositories.
+    C,
+    /// One 20 s run without history.
+    D,
+}
+
+impl BenchCase {
+    pub fn letter(self) -> &'static str {
+        match self {
+            BenchCase::A => "a",
+            BenchCase::B => "b",
+            BenchCase::C => "c",
+            BenchCase::D => "d",
+        }
+    }
 }
 
 /// What every release-shaped command takes: a plan, an environment and versions.

@@ -140,6 +140,14 @@ pub struct Service {
 }
 
 impl Service {
+    /// The workflow whose run deploys it (dispatched, or started by the repository event).
+    pub fn workflow(&self) -> &str {
+        match &self.trigger {
+            Trigger::WorkflowDispatch { workflow, .. }
+            | Trigger::RepositoryDispatch { workflow, .. } => workflow,
+        }
+    }
+
     /// How long its run may wait for an approval in `environment`: its own
     /// `approval_timeout`, else the environment's, else [`DEFAULT_APPROVAL_TIMEOUT`].
     pub fn approval_timeout_in(&self, environment: Option<&Environment>) -> Duration {

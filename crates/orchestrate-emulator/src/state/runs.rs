@@ -248,6 +248,9 @@ pub struct RunView {
     pub inputs: BTreeMap<String, String>,
     /// Latest attempt number.
     pub run_attempt: u32,
+    /// When the latest attempt ends (ended) on the emulated clock, to the nanosecond (the API
+    /// shows whole seconds): what a benchmark measures detection latency from.
+    pub ends_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

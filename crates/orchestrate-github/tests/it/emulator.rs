@@ -209,6 +209,7 @@ async fn a_watcher_waits_for_an_exhausted_budget_without_failing_or_asking() {
         run_id,
         created_since: None,
         event: None,
+        correlation: None,
     });
     // Ten times the fast policy's longest interval: enough for failed polls to pile up.
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -174,6 +174,7 @@ async fn the_watcher_polls_once_per_repository_for_all_its_runs() {
         run_id,
         created_since: Some(T0.parse().expect("time")),
         event: Some("workflow_dispatch".into()),
+        correlation: None,
     };
     let handles = vec![
         watcher.watch(target(&repo(), 1)),
@@ -225,6 +226,7 @@ async fn the_watcher_reports_a_refusal() {
         run_id: 9,
         created_since: None,
         event: None,
+        correlation: None,
     });
     let state = tokio::time::timeout(Duration::from_secs(5), handle.changed())
         .await

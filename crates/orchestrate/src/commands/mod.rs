@@ -2,6 +2,7 @@
 //! `Ok(())` or a [`Failure`] that `main` turns into an exit code.
 
 pub mod action;
+pub mod bench;
 pub mod dry_run;
 pub mod emulator;
 pub mod health;
@@ -75,5 +76,6 @@ pub fn run(command: Command, env: &Env, io: &mut Io) -> Result<(), Failure> {
         Command::Schema => schema::run(io),
         Command::Health(args) => health::run(&args, env, io),
         Command::Stats(args) => stats::run(&args, env, io),
+        Command::Bench(args) => bench::run(&args, io),
     }
 }

@@ -228,7 +228,7 @@ async fn rehearse(
         github,
         http: crate::notify::http::client().context("building the HTTP client")?,
         pace: Pace::scaled(r.speed, emulator.now()),
-        poll: PollPolicy::fast(),
+        poll: PollPolicy::fast().into(),
         health_route: HealthRoute::Emulator {
             base_url: emulator.base_url().to_owned(),
         },

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 use orchestrate_core::plan::Repo;
 use orchestrate_core::report;
-use orchestrate_github::PollPolicy;
+use orchestrate_github::ForecastPolicy;
 
 use super::{Io, action, dry_run};
 use crate::cli::RunArgs;
@@ -139,7 +139,7 @@ fn release(
             github,
             http: crate::notify::http::client().context("building the HTTP client")?,
             pace: Pace::real(),
-            poll: PollPolicy::default(),
+            poll: ForecastPolicy::default().into(),
             health_route: HealthRoute::Direct,
             work_dir: work.path().to_path_buf(),
             skew: chrono::Duration::seconds(120),

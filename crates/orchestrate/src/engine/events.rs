@@ -95,6 +95,22 @@ impl Driver<'_> {
                 review,
                 seen,
             } => self.on_approval_ended(&service, review, seen),
+            Msg::Duplicate { service, duplicate } => {
+                let what = match &duplicate.cancelled {
+                    Ok(orchestrate_github::CancelOutcome::Requested) => "cancelled".to_owned(),
+                    Ok(orchestrate_github::CancelOutcome::AlreadyCompleted) => {
+                        "already completed".to_owned()
+                    }
+                    Err(e) => format!("could not be cancelled: {e}"),
+                };
+                self.note(
+                    Some(&service),
+                    format!(
+                        "duplicate run: {} carries the same correlation id as run {} ({what})",
+                        duplicate.run.html_url, duplicate.kept
+                    ),
+                );
+            }
             Msg::AwaitFailed { service, problem } => {
                 self.fail_run(&service, &problem, now);
             }

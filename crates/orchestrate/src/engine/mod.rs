@@ -41,7 +41,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use orchestrate_core::report::RunReport;
-use orchestrate_github::{GitHub, PollPolicy, Repo};
+use orchestrate_github::{GitHub, Pacing, Repo};
 
 pub use announce::Notifications;
 pub use health::HealthRoute;
@@ -69,7 +69,8 @@ pub struct Engine {
     /// For health checks (no GitHub token on it).
     pub http: reqwest::Client,
     pub pace: Pace,
-    pub poll: PollPolicy,
+    /// How awaited runs are polled.
+    pub poll: Pacing,
     pub health_route: HealthRoute,
     /// Artifacts are unpacked below it.
     pub work_dir: PathBuf,

@@ -4,6 +4,7 @@
 mod action;
 mod app_masks;
 mod approvals;
+mod bench_cmd;
 mod cli;
 mod emulator_cmd;
 mod engine_edges;

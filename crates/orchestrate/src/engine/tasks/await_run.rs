@@ -53,13 +53,30 @@ pub async fn await_run(
         });
         return;
     };
-    let mut handle = ctx.watcher.watch(target);
+    let mut handle = ctx.watcher.watch_predicted(target, service.workflow());
     let mut known = false;
+    // With run details the run is known now: its deployment is recorded without waiting for a
+    // poll (which a forecast may put minutes away).
+    if let Some(run) = &dispatched.run {
+        known = true;
+        let run = RunSummary::dispatched(run, dispatched.dispatched_at);
+        send(Msg::RunKnown {
+            service: name.clone(),
+            run: run.clone(),
+        });
+        record_deployment(&ctx, &service, &run, &deployment).await;
+    }
     let mut started = false;
     let mut wait: Option<gate::Wait> = None;
     let mut waited = false;
     let mut rejected: Option<(orchestrate_github::Review, gate::Wait)> = None;
     loop {
+        for duplicate in handle.take_duplicates() {
+            send(Msg::Duplicate {
+                service: name.clone(),
+                duplicate,
+            });
+        }
         let state = handle.state();
         let run = match &state {
             RunState::Running(run) | RunState::Completed(run) => Some(run.clone()),

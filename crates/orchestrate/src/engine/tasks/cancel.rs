@@ -99,6 +99,7 @@ async fn cancel_run(ctx: &Ctx, service: &Service, id: u64, settle: Duration) -> 
         run_id: id,
         created_since: None,
         event: None,
+        correlation: None,
     };
     match tokio::time::timeout(settle, ctx.watcher.watch(target).completed()).await {
         Ok(Ok(run)) => concluded(run),

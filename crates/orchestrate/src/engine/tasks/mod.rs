@@ -76,6 +76,12 @@ pub enum Msg {
         review: Option<orchestrate_github::Review>,
         seen: DateTime<Utc>,
     },
+    /// A second run carries the awaited run's correlation id (a re-sent dispatch's first
+    /// attempt created a run after all); the watcher cancelled it.
+    Duplicate {
+        service: String,
+        duplicate: orchestrate_github::Duplicate,
+    },
     /// The run could not be awaited (the watcher gave up, …).
     AwaitFailed {
         service: String,

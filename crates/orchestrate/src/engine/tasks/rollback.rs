@@ -65,7 +65,13 @@ pub async fn rollback(
             .send(done(RollbackOutcome::Failed, None, Some(reason)));
         return;
     };
-    let watched = tokio::time::timeout_at(deadline, ctx.watcher.watch(target).completed()).await;
+    let watched = tokio::time::timeout_at(
+        deadline,
+        ctx.watcher
+            .watch_predicted(target, workflow.as_deref().unwrap_or(service.workflow()))
+            .completed(),
+    )
+    .await;
     let msg = match watched {
         Ok(Ok(run)) if run.succeeded() => done(RollbackOutcome::Succeeded, Some(&run), None),
         Ok(Ok(run)) => {
