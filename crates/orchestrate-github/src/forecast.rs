@@ -130,8 +130,10 @@ impl ForecastPolicy {
             };
         };
         let (start, end) = forecast.window();
-        if age < start {
-            return (start - age).clamp(self.dense, self.sparse_max.max(self.dense));
+        // Less than a dense interval before the window counts as inside it: waiting for the
+        // start and then `dense` more would put two polls where the window wants one.
+        if age < start && start - age >= self.dense {
+            return (start - age).min(self.sparse_max.max(self.dense));
         }
         if age <= end {
             let z = forecast.z(age);
@@ -235,9 +237,12 @@ mod tests {
     fn sparse_before_the_window_densest_at_the_median_late_past_it() {
         let p = ForecastPolicy::default();
         let f = Forecast::from_durations(&[secs(20); 5]).expect("a forecast");
-        // Before the window [19, 21]: wait until its start, but never less than 1.3 s.
+        // Before the window [19, 21]: wait until its start; less than 1.3 s before it, the
+        // window's own interval there (1.5 s from the median: 1.3 s × e^(z²/4)).
         assert_eq!(p.interval(Some(&f), secs(0)), secs(19));
-        assert_eq!(p.interval(Some(&f), ms(18_500)), ms(1300));
+        assert_eq!(p.interval(Some(&f), ms(17_500)), ms(1500));
+        let just_before = p.interval(Some(&f), ms(18_500));
+        assert!(near(just_before, ms(1679)), "{just_before:?}");
         // At the median 1.3 s; a spread away, 1.3 s × e^(1/4).
         assert_eq!(p.interval(Some(&f), secs(20)), ms(1300));
         let at_21 = p.interval(Some(&f), secs(21));

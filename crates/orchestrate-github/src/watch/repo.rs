@@ -216,6 +216,7 @@ impl Poller {
                 let rate = self.github.stats().rate;
                 let pollers = self.active.load(Ordering::Relaxed);
                 let interval = paced_interval(interval, &rate, pollers, Utc::now().timestamp());
+                tracing::trace!(repo = %self.repo, runs = self.entries.len(), not_modified = result.not_modified, next_ms = interval.as_millis() as u64, "polled");
                 self.next_poll = Some(now + interval);
             }
             // Not a failure: the budget comes back at the reset, and polling before it would only

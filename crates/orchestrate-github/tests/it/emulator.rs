@@ -12,8 +12,8 @@ use orchestrate_emulator::{
     WorkflowSpec,
 };
 use orchestrate_github::{
-    Client, ClientConfig, Credentials, DispatchRequest, GitHub, PollPolicy, RetryPolicy,
-    RunWatcher, Secret, WatchTarget,
+    CancelOutcome, Client, ClientConfig, Credentials, DispatchRequest, ForecastPolicy, GitHub,
+    Pacing, PollPolicy, RetryPolicy, RunState, RunWatcher, Secret, WatchTarget,
 };
 
 use crate::repo;
@@ -69,20 +69,30 @@ fn request(n: usize, correlate: bool) -> DispatchRequest {
 
 /// Dispatch 50 runs concurrently and await them all; every dispatch must get its own run.
 async fn fifty(emu: &RunningEmulator, correlate: bool) {
+    fifty_paced(emu, correlate, PollPolicy::fast().into(), false).await;
+}
+
+/// The same, with any pacing; `predicted`: each run awaited with its workflow's forecast.
+async fn fifty_paced(emu: &RunningEmulator, correlate: bool, pacing: Pacing, predicted: bool) {
     let github: Arc<dyn GitHub> = Arc::new(client(emu.base_url()));
     let mut dispatches = tokio::task::JoinSet::new();
     for n in 0..50 {
         let github = github.clone();
         dispatches.spawn(async move { (n, github.dispatch(&request(n, correlate)).await) });
     }
-    let watcher = RunWatcher::spawn(github.clone(), PollPolicy::fast());
+    let watcher = RunWatcher::spawn(github.clone(), pacing);
     let mut handles = Vec::new();
     while let Some(joined) = dispatches.join_next().await {
         let (n, dispatched) = joined.expect("task");
         let dispatched = dispatched.expect("dispatch succeeds");
         let target = WatchTarget::from_dispatch(&dispatched, chrono::Duration::seconds(120))
             .expect("identifiable");
-        handles.push((n, watcher.watch(target)));
+        let handle = if predicted {
+            watcher.watch_predicted(target, "deploy.yml")
+        } else {
+            watcher.watch(target)
+        };
+        handles.push((n, handle));
     }
     let mut ids = BTreeSet::new();
     for (n, handle) in handles {
@@ -124,6 +134,88 @@ async fn fifty(emu: &RunningEmulator, correlate: bool) {
 async fn fifty_dispatches_with_run_details() {
     let emu = emulator(false).await;
     fifty(&emu, false).await;
+}
+
+/// Real-time forecast pacing (the workflow has no history here, so its no-history intervals),
+/// by correlation: still one list per tick, every dispatch its own run.
+#[tokio::test]
+async fn fifty_dispatches_with_forecast_pacing_by_correlation() {
+    let emu = emulator(true).await;
+    fifty_paced(&emu, true, ForecastPolicy::default().into(), true).await;
+    let history = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path_only() == "/repos/acme/api/actions/workflows/deploy.yml/runs")
+        .count();
+    assert_eq!(
+        history, 1,
+        "the workflow's history is read once for its 50 runs"
+    );
+}
+
+/// A dispatch whose first attempt created a run that showed up late (after the dispatch was
+/// re-sent): the second run carrying the same correlation id is cancelled and reported, and
+/// the awaited run is followed to its end.
+#[tokio::test]
+async fn a_late_duplicate_of_a_dispatch_is_cancelled_and_reported() {
+    let emu = emulator(false).await;
+    let github: Arc<dyn GitHub> = Arc::new(client(emu.base_url()));
+    let dispatched = github
+        .dispatch(&request(1, true))
+        .await
+        .expect("dispatched");
+    let correlation = dispatched.correlation.clone().expect("a correlation id");
+    let kept = dispatched.run.as_ref().expect("run details").id;
+    // The late first attempt: the same inputs and correlation id, a run of its own.
+    let late = reqwest::Client::new()
+        .post(format!(
+            "{}/repos/acme/api/actions/workflows/deploy.yml/dispatches",
+            emu.base_url()
+        ))
+        .bearer_auth(orchestrate_emulator::DEFAULT_TOKEN)
+        .header("accept", "application/vnd.github+json")
+        .json(&serde_json::json!({
+            "ref": "main",
+            "inputs": { "version": "1.0.1", "orchestrate_id": correlation.id },
+        }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(late.status(), 204);
+    let watcher = RunWatcher::spawn(github.clone(), PollPolicy::fast());
+    let target = WatchTarget::from_dispatch(&dispatched, chrono::Duration::seconds(120))
+        .expect("identifiable");
+    let mut handle = watcher.watch(target);
+    let mut duplicates = Vec::new();
+    let done = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            duplicates.extend(handle.take_duplicates());
+            if let RunState::Completed(run) = handle.state() {
+                duplicates.extend(handle.take_duplicates());
+                return run;
+            }
+            handle.changed().await.expect("watching");
+        }
+    })
+    .await
+    .expect("in time");
+    assert_eq!(
+        done.id, kept,
+        "the awaited run is the one the dispatch named"
+    );
+    assert_eq!(duplicates.len(), 1, "{duplicates:?}");
+    assert_eq!(duplicates[0].kept, kept);
+    assert_eq!(duplicates[0].cancelled, Ok(CancelOutcome::Requested));
+    let runs = emu.runs("acme/api");
+    let duplicate = runs
+        .iter()
+        .find(|r| r.id == duplicates[0].run.id)
+        .expect("the duplicate is a run of the emulator");
+    assert_ne!(duplicate.id, kept);
+    assert_eq!(
+        (duplicate.status.as_str(), duplicate.conclusion.as_deref()),
+        ("completed", Some("cancelled"))
+    );
 }
 
 #[tokio::test]
