@@ -14,7 +14,7 @@ pub struct Forecast {
     pub low: Duration,
     pub high: Duration,
     /// The spread: 1.4826 × the median absolute deviation (a standard deviation for normally
-    /// spread durations), at least 1 s and 5 % of the median.
+    /// spread durations), at least 1 s and 1 % of the median.
     pub sigma: Duration,
     /// How many durations were kept after trimming.
     pub kept: usize,
@@ -23,7 +23,7 @@ pub struct Forecast {
 impl Forecast {
     /// The forecast from earlier runs' durations, or `None` with no usable history (empty, or
     /// only zero durations). Outliers are trimmed with the median absolute deviation: a
-    /// duration further than 3 MAD from the median (the MAD taken as at least 5 % of the
+    /// duration further than 3 MAD from the median (the MAD taken as at least 1 % of the
     /// median and at least 1 s, so identical histories keep near-identical runs) is dropped.
     pub fn from_durations(durations: &[Duration]) -> Option<Forecast> {
         let mut sorted: Vec<Duration> =
@@ -33,7 +33,7 @@ impl Forecast {
         }
         sorted.sort();
         let median = median_of(&sorted);
-        let floor = (median / 20).max(Duration::from_secs(1));
+        let floor = (median / 100).max(Duration::from_secs(1));
         let mad = median_of(&deviations(&sorted, median)).max(floor);
         let bound = mad * 3;
         let kept: Vec<Duration> = sorted
@@ -273,11 +273,11 @@ mod tests {
     fn a_long_young_phase_is_cut_at_sparse_max() {
         let p = ForecastPolicy::default();
         let f = Forecast::from_durations(&[secs(600); 3]).expect("a forecast");
-        // A spread of 5 % of the median (30 s × 1.4826), half of it either side.
+        // A spread of 1 % of the median (6 s × 1.4826), half of it either side.
         let (start, _) = f.window();
-        assert!(near(start, ms(577_761)), "{start:?}");
+        assert!(near(start, ms(595_552)), "{start:?}");
         assert_eq!(p.interval(Some(&f), secs(0)), secs(60));
-        assert!(near(p.interval(Some(&f), secs(550)), ms(27_761)));
+        assert!(near(p.interval(Some(&f), secs(550)), ms(45_552)));
     }
 
     #[test]

@@ -119,11 +119,20 @@ pub struct Duplicate {
     pub cancelled: Result<CancelOutcome, String>,
 }
 
+/// What the watcher reports beside the state.
+#[derive(Debug, Default)]
+struct Side {
+    duplicates: Vec<Duplicate>,
+    /// How precisely the run's start was seen: the time from the last poll that saw it queued
+    /// (or from its registration) to the first that saw it started.
+    start_bracket: Option<std::time::Duration>,
+}
+
 /// A registered run. Dropping it stops the watching.
 #[derive(Debug)]
 pub struct RunHandle {
     rx: watch::Receiver<RunState>,
-    duplicates: Arc<Mutex<Vec<Duplicate>>>,
+    side: Arc<Mutex<Side>>,
 }
 
 impl RunHandle {
@@ -140,7 +149,17 @@ impl RunHandle {
 
     /// The duplicates found since the last call.
     pub fn take_duplicates(&self) -> Vec<Duplicate> {
-        std::mem::take(&mut *self.duplicates.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut self.side().duplicates)
+    }
+
+    /// Once the run was seen started: the time between the last poll that saw it queued (or
+    /// its registration) and the first that saw it started, the precision of its start.
+    pub fn start_bracket(&self) -> Option<std::time::Duration> {
+        self.side().start_bracket
+    }
+
+    fn side(&self) -> std::sync::MutexGuard<'_, Side> {
+        self.side.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Wait for the run to complete.
@@ -171,7 +190,7 @@ struct Registration {
     /// The workflow whose history forecasts the run's end.
     history: Option<String>,
     tx: watch::Sender<RunState>,
-    duplicates: Arc<Mutex<Vec<Duplicate>>>,
+    side: Arc<Mutex<Side>>,
 }
 
 /// Polls GitHub for registered runs in the background, one task per repository. Dropping it
@@ -216,16 +235,16 @@ impl RunWatcher {
 
     fn register(&self, target: WatchTarget, history: Option<String>) -> RunHandle {
         let (tx, rx) = watch::channel(RunState::Searching);
-        let duplicates = Arc::new(Mutex::new(Vec::new()));
+        let side = Arc::new(Mutex::new(Side::default()));
         let handle = RunHandle {
             rx,
-            duplicates: Arc::clone(&duplicates),
+            side: Arc::clone(&side),
         };
         let mut registration = Registration {
             target,
             history,
             tx,
-            duplicates,
+            side,
         };
         let mut repos = self.repos.lock().unwrap_or_else(|e| e.into_inner());
         let repo = registration.target.repo().clone();

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::{Duplicate, Pacing, Registration, RunState, WatchFailure, WatchTarget};
+use super::{Duplicate, Pacing, Registration, RunState, Side, WatchFailure, WatchTarget};
 use crate::api::GitHub;
 use crate::error::Error;
 use crate::forecast::Forecast;
@@ -68,13 +68,16 @@ impl Task {
 struct Entry {
     target: WatchTarget,
     tx: watch::Sender<RunState>,
-    duplicates: Arc<Mutex<Vec<Duplicate>>>,
+    side: Arc<Mutex<Side>>,
     forecast: Option<Forecast>,
     registered: Instant,
     /// Where the forecast's ages count from: the registration, or the end of an approval wait.
     origin: Instant,
     /// Since when the run has been seen waiting for an approval.
     waiting_since: Option<Instant>,
+    /// The last poll that saw the run queued (its registration before that), until it is
+    /// seen started.
+    queued_seen: Option<Instant>,
     /// Duplicate run ids already reported.
     reported: BTreeSet<u64>,
     done: bool,
@@ -139,7 +142,7 @@ impl Poller {
             target,
             history,
             tx,
-            duplicates,
+            side,
         } = registration;
         let forecast = match (&self.pacing, history) {
             (Pacing::Forecast(_), Some(workflow)) => self.forecast(&workflow).await,
@@ -151,11 +154,12 @@ impl Poller {
         let entry = Entry {
             target,
             tx,
-            duplicates,
+            side,
             forecast,
             registered: at,
             origin: at,
             waiting_since: None,
+            queued_seen: Some(at),
             reported: BTreeSet::new(),
             done: false,
         };
@@ -350,6 +354,23 @@ impl Poller {
                     }
                 }
             };
+            if let RunState::Running(run) | RunState::Completed(run) = &state
+                && let Some(queued) = entry.queued_seen
+            {
+                if matches!(
+                    run.status.as_str(),
+                    "queued" | "requested" | "waiting" | "pending"
+                ) {
+                    entry.queued_seen = Some(now);
+                } else {
+                    entry.queued_seen = None;
+                    entry
+                        .side
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .start_bracket = Some(now - queued);
+                }
+            }
             if let RunState::Running(run) = &state {
                 let waiting = run.status == "waiting";
                 match (waiting, entry.waiting_since) {
@@ -389,9 +410,10 @@ impl Poller {
             return;
         };
         entry
-            .duplicates
+            .side
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .duplicates
             .push(Duplicate {
                 kept,
                 run,

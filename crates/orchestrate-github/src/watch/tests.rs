@@ -176,6 +176,10 @@ async fn the_forecast_places_the_polls_where_the_run_ends() {
     let watcher = RunWatcher::spawn(fake.clone(), ForecastPolicy::default());
     let first = watcher.watch_predicted(by_id("api", 1), "deploy.yml");
     let second = watcher.watch_predicted(by_id("api", 2), "deploy.yml");
+    let mut first = first;
+    first.changed().await.expect("seen");
+    // Seen started first at 19 s: that far from the registration, the start is not measured.
+    assert_eq!(first.start_bracket(), Some(Duration::from_secs(19)));
     first.completed().await.expect("completed");
     second.completed().await.expect("completed");
     let polls: Vec<u128> = fake
@@ -206,11 +210,10 @@ async fn without_a_forecast_polls_are_dense() {
         )
     })));
     let watcher = RunWatcher::spawn(fake.clone(), ForecastPolicy::default());
-    watcher
-        .watch(by_id("api", 1))
-        .completed()
-        .await
-        .expect("completed");
+    let mut handle = watcher.watch(by_id("api", 1));
+    handle.changed().await.expect("seen");
+    assert_eq!(handle.start_bracket(), Some(Duration::from_millis(1300)));
+    handle.completed().await.expect("completed");
     let polls: Vec<u128> = fake
         .poll_times()
         .iter()

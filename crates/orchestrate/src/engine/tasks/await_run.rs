@@ -19,6 +19,10 @@ use orchestrate_github::{
 
 use super::{Ctx, Msg, Problem, gate};
 
+/// The widest bracket (last poll seeing the run queued → first seeing it started) still
+/// taken as the moment it left the queue.
+const START_PRECISION: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// What the await task needs to record the service's deployment.
 #[derive(Debug, Clone)]
 pub struct DeploymentSpec {
@@ -123,10 +127,14 @@ pub async fn await_run(
             && run.status != "pending"
         {
             started = true;
-            send(Msg::RunStarted {
-                service: name.clone(),
-                at: (ctx.now)(),
-            });
+            // A start seen long after the last sighting in the queue (a sparse, forecast poll)
+            // is no measurement of the wait for a runner: the run's own times stand in.
+            if handle.start_bracket().is_some_and(|b| b <= START_PRECISION) {
+                send(Msg::RunStarted {
+                    service: name.clone(),
+                    at: (ctx.now)(),
+                });
+            }
         }
         if let RunState::Completed(run) = state {
             let noticed = (ctx.now)();
