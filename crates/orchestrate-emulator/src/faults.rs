@@ -17,6 +17,13 @@ pub enum Fault {
     Reset,
     /// Do the work (e.g. create the run) but answer 502.
     SucceedThen502,
+    /// Create the run but answer 502, and keep the run out of the run lists for
+    /// `listed_after` seconds (emulated): GitHub's lists trail its writes, so a client that
+    /// looks for the run it may have created finds nothing and dispatches again.
+    LateRun {
+        /// Seconds (emulated) before the run shows in lists; a GET by id sees it at once.
+        listed_after: u64,
+    },
     /// A secondary rate limit: 403 or 429 with `retry-after` seconds.
     SecondaryLimit {
         /// 403 or 429.

@@ -21,6 +21,10 @@ use crate::record::RecordedRequest;
 use crate::routes::{self, Caller};
 use crate::state::{AppState, lock};
 
+/// A dispatch's run stays out of the run lists this long (see [`Fault::LateRun`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListedAfter(pub std::time::Duration);
+
 /// The default REST API version.
 const DEFAULT_API_VERSION: &str = "2022-11-28";
 
@@ -130,8 +134,12 @@ async fn gateway(State(st): State<AppState>, mut req: Request, next: Next) -> Re
             status,
             retry_after,
         }) => secondary_limit(status, retry_after, &request_id),
-        None | Some(Fault::SucceedThen502) => {
+        None | Some(Fault::SucceedThen502 | Fault::LateRun { .. }) => {
             let succeed_then_502 = decision.fault.is_some();
+            if let Some(Fault::LateRun { listed_after }) = decision.fault {
+                req.extensions_mut()
+                    .insert(ListedAfter(std::time::Duration::from_secs(listed_after)));
+            }
             authorized(
                 &st,
                 &mut req,

@@ -81,6 +81,7 @@ fn list(st: &AppState, repo: &str, workflow: Option<String>, raw: Option<String>
     let mut runs: Vec<&Run> = repo
         .runs
         .iter()
+        .filter(|r| r.listed_at <= now)
         .filter(|r| workflow_index.is_none_or(|w| r.workflow_index == w))
         .filter(|r| text("event").is_none_or(|e| r.event == e))
         .filter(|r| text("branch").is_none_or(|b| r.head_branch == b))

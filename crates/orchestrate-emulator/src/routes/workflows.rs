@@ -65,6 +65,7 @@ async fn show(
 async fn dispatch(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
+    listed_after: Option<Extension<crate::server::ListedAfter>>,
     Path((owner, repo, workflow)): Path<(String, String, String)>,
     body: Bytes,
 ) -> ApiResult {
@@ -82,6 +83,13 @@ async fn dispatch(
     let run_id = world
         .start_run(&full, index, request.trigger, now, &st.artifacts)
         .ok_or_else(not_found)?;
+    if let Some(Extension(crate::server::ListedAfter(after))) = listed_after
+        && let Some(run) = world
+            .repo_mut(&full)
+            .and_then(|r| r.runs.iter_mut().find(|r| r.id == run_id))
+    {
+        run.listed_at = crate::clock::plus(now, after);
+    }
     if !request.details {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

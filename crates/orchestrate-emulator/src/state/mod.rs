@@ -430,6 +430,7 @@ impl World {
             inputs: trigger.inputs,
             actor: trigger.actor,
             created_at: now,
+            listed_at: now,
             check_suite_id,
             attempts: vec![Attempt {
                 gate: state.gate_for(workflow),

@@ -88,6 +88,7 @@ fn add(world: &mut World, planned: Planned) {
         inputs,
         actor: HISTORY_ACTOR.to_owned(),
         created_at: planned.created_at,
+        listed_at: planned.created_at,
         check_suite_id,
         attempts: vec![Attempt::new(1, started, behaviour, job_ids)],
     });

@@ -37,6 +37,8 @@ pub struct Run {
     pub actor: String,
     /// Emulated creation time.
     pub created_at: DateTime<Utc>,
+    /// From when the run lists show it (its creation, unless a fault delays it).
+    pub listed_at: DateTime<Utc>,
     /// Check suite id.
     pub check_suite_id: u64,
     /// Attempts, first to latest.

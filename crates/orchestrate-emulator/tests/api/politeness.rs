@@ -130,6 +130,48 @@ async fn dispatch_that_answers_502_still_creates_the_run() {
     assert_eq!(env.emu.runs("octo/api").len(), 1);
 }
 
+/// A late run: created, answered 502, and missing from the run lists (the workflow's and the
+/// repository's) until `listed_after` has passed; a GET by id sees it at once.
+#[tokio::test]
+async fn a_late_run_is_left_out_of_the_lists_until_it_is_listed() {
+    let env = Env::standard().await;
+    env.emu.inject(ScriptedFault::new(
+        Some("POST"),
+        "/dispatches",
+        Fault::LateRun { listed_after: 60 },
+    ));
+    let answer = env
+        .post(
+            "/repos/octo/api/actions/workflows/deploy.yml/dispatches",
+            json!({ "ref": "main", "inputs": { "version": "1" } }),
+        )
+        .await;
+    assert_eq!(answer.status, 502);
+    let runs = env.emu.runs("octo/api");
+    assert_eq!(runs.len(), 1);
+    let id = runs[0].id;
+    let count = |body: &serde_json::Value| body["total_count"].as_u64();
+    let lists = [
+        "/repos/octo/api/actions/runs",
+        "/repos/octo/api/actions/workflows/deploy.yml/runs",
+    ];
+    for list in lists {
+        assert_eq!(count(&env.get(list).await.body), Some(0), "{list}");
+    }
+    assert_eq!(
+        env.get(&format!("/repos/octo/api/actions/runs/{id}"))
+            .await
+            .status,
+        200
+    );
+    env.advance(61);
+    for list in lists {
+        let listed = env.get(list).await.body;
+        assert_eq!(count(&listed), Some(1), "{list}");
+        assert_eq!(listed["workflow_runs"][0]["id"].as_u64(), Some(id));
+    }
+}
+
 #[tokio::test]
 async fn seeded_faults_reset_connections_and_answer_5xx() {
     let faults = FaultConfig {

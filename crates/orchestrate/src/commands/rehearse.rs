@@ -218,7 +218,7 @@ async fn rehearse(
             crate::settings::Auth::App { .. } => DEFAULT_TOKEN.to_owned(),
         });
     let work = tempfile::tempdir().context("creating a directory for artifacts")?;
-    let github: Arc<dyn GitHub> = Arc::new(fast_client(emulator.base_url(), &token)?);
+    let github: Arc<dyn GitHub> = Arc::new(client_for(emulator.base_url(), &token, r.speed)?);
     let store = GithubStore::new(
         Upload::Results(run.results_client(Some(masks.hook()))?),
         Arc::clone(&github),
@@ -311,16 +311,24 @@ fn orchestrator_repo(settings: &Settings, r: &Rehearsal) -> Repo {
         })
 }
 
-/// A client tuned for the emulator: short backoffs and correlation lookups.
+/// A client tuned for the emulator at the default rehearsal speed.
 pub fn fast_client(base_url: &str, token: &str) -> Result<Client, Failure> {
+    client_for(base_url, token, crate::engine::rehearsal::DEFAULT_SPEED)
+}
+
+/// A client tuned for an emulator running `speed` times faster than GitHub: short backoffs,
+/// and after an ambiguous dispatch it looks for the run as long as the real client does in
+/// GitHub time (20 s), at least half a second of real time.
+pub fn client_for(base_url: &str, token: &str, speed: f64) -> Result<Client, Failure> {
     let mut config = ClientConfig::new(base_url, Credentials::Token(Secret::new(token)));
     config.retry = RetryPolicy {
         base: std::time::Duration::from_millis(50),
         cap: std::time::Duration::from_secs(2),
         ..RetryPolicy::default()
     };
-    config.dispatch_lookup = std::time::Duration::from_secs(5);
-    config.dispatch_lookup_interval = std::time::Duration::from_millis(200);
+    let lookup = config.dispatch_lookup.div_f64(speed.max(1.0));
+    config.dispatch_lookup = lookup.max(std::time::Duration::from_millis(500));
+    config.dispatch_lookup_interval = std::time::Duration::from_millis(100);
     Client::new(config)
         .map_err(|e| Failure::Internal(anyhow::anyhow!("setting up the GitHub client: {e}")))
 }

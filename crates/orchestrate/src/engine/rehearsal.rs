@@ -53,6 +53,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../../../examples/scenarios/flaky-api.yml"),
     ),
     (
+        "duplicate-run",
+        include_str!("../../../../examples/scenarios/duplicate-run.yml"),
+    ),
+    (
         "fifty-runs",
         include_str!("../../../../examples/scenarios/fifty-runs.yml"),
     ),

@@ -83,6 +83,10 @@ impl Case {
                 "a 20 s run without history".to_owned(),
                 one_each("d", 20.0, None),
             ),
+            BenchCase::E => (
+                "a 10 min run; history: 10 runs of 9:55–10:05".to_owned(),
+                one_each("e", 600.0, Some((595.0, 605.0))),
+            ),
         };
         Case { case, title, repos }
     }
