@@ -106,6 +106,14 @@ impl RunSummary {
         }
     }
 
+    /// Past its wait (for a runner, a gate or a concurrency group): running or done.
+    pub fn has_started(&self) -> bool {
+        !matches!(
+            self.status.as_str(),
+            "queued" | "requested" | "waiting" | "pending"
+        )
+    }
+
     pub fn is_completed(&self) -> bool {
         self.status == "completed"
     }

@@ -357,10 +357,7 @@ impl Poller {
             if let RunState::Running(run) | RunState::Completed(run) = &state
                 && let Some(queued) = entry.queued_seen
             {
-                if matches!(
-                    run.status.as_str(),
-                    "queued" | "requested" | "waiting" | "pending"
-                ) {
+                if !run.has_started() {
                     entry.queued_seen = Some(now);
                 } else {
                     entry.queued_seen = None;

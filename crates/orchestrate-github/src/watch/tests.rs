@@ -9,8 +9,7 @@ use super::*;
 use crate::error::Error;
 use crate::fake::FakeGitHub;
 use crate::forecast::ForecastPolicy;
-use crate::types::Correlation;
-use crate::types::PollResult;
+use crate::types::{Correlation, PollQuery, PollResult};
 
 fn run(id: u64) -> RunSummary {
     let at = Utc::now();
@@ -104,6 +103,17 @@ fn running(id: u64) -> RunSummary {
     }
 }
 
+/// Every awaited run of `query`, completed when `done`, else in progress.
+fn answer_runs(query: &PollQuery, done: bool) -> crate::error::Result<PollResult> {
+    answer(
+        query
+            .run_ids
+            .iter()
+            .map(|&id| if done { run(id) } else { running(id) })
+            .collect(),
+    )
+}
+
 fn answer(runs: Vec<RunSummary>) -> crate::error::Result<PollResult> {
     Ok(PollResult {
         runs: runs.iter().map(|r| (r.id, r.clone())).collect(),
@@ -121,19 +131,7 @@ async fn a_slow_repository_does_not_delay_the_others() {
     let fake = Arc::new(
         FakeGitHub::polls(Box::new(move |_, repo, query| {
             let done = Instant::now() - started >= Duration::from_secs(3);
-            answer(
-                query
-                    .run_ids
-                    .iter()
-                    .map(|&id| {
-                        if done && repo.name == "fast" {
-                            run(id)
-                        } else {
-                            running(id)
-                        }
-                    })
-                    .collect(),
-            )
+            answer_runs(query, done && repo.name == "fast")
         }))
         .slow("slow", Duration::from_secs(120)),
     );
@@ -163,13 +161,7 @@ async fn the_forecast_places_the_polls_where_the_run_ends() {
     let fake = Arc::new(
         FakeGitHub::polls(Box::new(move |_, _, query| {
             let done = Instant::now() - started >= Duration::from_secs(20);
-            answer(
-                query
-                    .run_ids
-                    .iter()
-                    .map(|&id| if done { run(id) } else { running(id) })
-                    .collect(),
-            )
+            answer_runs(query, done)
         }))
         .history(vec![Duration::from_secs(20); 5]),
     );
@@ -201,13 +193,7 @@ async fn without_a_forecast_polls_are_dense() {
     let started = Instant::now();
     let fake = Arc::new(FakeGitHub::polls(Box::new(move |_, _, query| {
         let done = Instant::now() - started >= Duration::from_secs(3);
-        answer(
-            query
-                .run_ids
-                .iter()
-                .map(|&id| if done { run(id) } else { running(id) })
-                .collect(),
-        )
+        answer_runs(query, done)
     })));
     let watcher = RunWatcher::spawn(fake.clone(), ForecastPolicy::default());
     let mut handle = watcher.watch(by_id("api", 1));

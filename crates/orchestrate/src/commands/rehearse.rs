@@ -286,7 +286,7 @@ async fn rehearse(
 }
 
 /// `GET …/actions/runs` (the list) or `…/actions/runs/{id}`: what awaiting costs.
-fn is_run_poll(path: &str) -> bool {
+pub(crate) fn is_run_poll(path: &str) -> bool {
     match path.split_once("/actions/runs") {
         Some((_, rest)) => rest.is_empty() || rest[1..].chars().all(|c| c.is_ascii_digit()),
         None => false,

@@ -64,14 +64,15 @@ pub fn quantiles(latencies: &[Duration]) -> Quantiles {
 pub fn awaiting(log: &[RecordedRequest]) -> Requests {
     let mut requests = Requests::default();
     for r in log.iter().filter(|r| r.method == "GET") {
-        let kind = kind_of(r.path_only());
-        if kind == Kind::Other {
+        let path = r.path_only();
+        let history = is_history(path);
+        if !history && !crate::commands::rehearse::is_run_poll(path) {
             continue;
         }
         requests.total += 1;
         requests.counted += u64::from(r.counted);
         requests.not_modified += u64::from(r.status == 304);
-        requests.history += u64::from(kind == Kind::History);
+        requests.history += u64::from(history);
     }
     requests
 }
@@ -85,24 +86,12 @@ pub fn per_run(requests: Requests, runs: usize) -> PerRun {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum Kind {
-    Poll,
-    History,
-    Other,
-}
-
-fn kind_of(path: &str) -> Kind {
-    let Some((_, rest)) = path.split_once("/actions/") else {
-        return Kind::Other;
-    };
-    let parts: Vec<&str> = rest.split('/').collect();
-    match parts.as_slice() {
-        ["runs"] => Kind::Poll,
-        ["runs", id] if id.chars().all(|c| c.is_ascii_digit()) => Kind::Poll,
-        ["workflows", _, "runs"] => Kind::History,
-        _ => Kind::Other,
-    }
+/// `GET …/workflows/{workflow}/runs`: the history list a forecast is read from.
+fn is_history(path: &str) -> bool {
+    path.split_once("/actions/workflows/")
+        .is_some_and(|(_, rest)| {
+            rest.split('/').nth(1) == Some("runs") && rest.split('/').count() == 2
+        })
 }
 
 /// The log grouped by method and path template (`{o}/{r}` for the repository, `{id}` for

@@ -121,10 +121,7 @@ pub async fn await_run(
         }
         if let Some(run) = &run
             && !started
-            && run.status != "queued"
-            && run.status != "requested"
-            && run.status != "waiting"
-            && run.status != "pending"
+            && run.has_started()
         {
             started = true;
             // A start seen long after the last sighting in the queue (a sparse, forecast poll)
