@@ -1,7 +1,7 @@
-//! Predicting when a run ends from the workflow's recent successful runs, and the poll
-//! interval that follows: sparse while the run is young, dense inside the window where it
-//! is likely to end (densest at the median), backing off past it. Pure arithmetic: callers
-//! pass durations and ages.
+//! Predicting when a run ends from the workflow's recent successful runs, and the polls that
+//! follow: a few sparse ones while the run is young, dense ones where most earlier runs ended,
+//! at most `edge_max` apart anywhere else the run may end. Pure arithmetic: callers pass
+//! durations and ages.
 
 use std::time::Duration;
 
@@ -13,6 +13,9 @@ pub struct Forecast {
     /// The shortest and longest kept durations (outliers trimmed).
     pub low: Duration,
     pub high: Duration,
+    /// The 20th and 80th percentiles of the kept durations (linear interpolation): where
+    /// three runs in five ended.
+    pub core: (Duration, Duration),
     /// The spread: 1.4826 × the median absolute deviation (a standard deviation for normally
     /// spread durations), at least 1 s and 1 % of the median.
     pub sigma: Duration,
@@ -51,6 +54,7 @@ impl Forecast {
             median,
             low,
             high,
+            core: (quantile(&kept, 0.2), quantile(&kept, 0.8)),
             sigma,
             kept: kept.len(),
         })
@@ -62,7 +66,7 @@ impl Forecast {
         (self.sigma / 2).max(Duration::from_secs(1))
     }
 
-    /// The dense window `[low - margin, high + margin]` of run ages.
+    /// The window `[low - margin, high + margin]` of run ages.
     pub fn window(&self) -> (Duration, Duration) {
         let margin = self.margin();
         (
@@ -70,58 +74,63 @@ impl Forecast {
             self.high.saturating_add(margin),
         )
     }
-
-    /// How far `age` is from the median, in spreads.
-    fn z(&self, age: Duration) -> f64 {
-        age.abs_diff(self.median).as_secs_f64() / self.sigma.as_secs_f64().max(1e-3)
-    }
 }
 
-/// The poll intervals of a run, with or without a forecast.
+/// The polls of a run, with or without a forecast.
 ///
 /// Detection latency is the time from a run's end to the first poll after it: with polls `s`
-/// apart it is spread evenly over `[0, s]`, so its median is `s / 2` and its 95th percentile
-/// `0.95 s`. Inside the window the interval is `dense` where the end is most likely (at the
-/// median) and grows towards the window's edges, where it is least likely, as
-/// `dense × e^(z²/4)` (`z`: distance from the median in spreads), at most `edge_max`. For a
-/// fixed number of polls, spacing them by the inverse square root of the density of the end
-/// (which is what the factor is for a normal spread) gives the least expected latency.
+/// apart it is spread evenly over `[0, s]`, so its median is `s / 2`. With a forecast the
+/// polls follow a fixed schedule of run ages:
+/// - **core** `[P20 − dense/2, P80 + dense/2]` (within the window), where three earlier runs
+///   in five ended: every `dense`, so an end there is seen within `dense` (median `dense/2`);
+/// - **the rest of the window and past it**: at most `edge_max` apart, so an end anywhere at
+///   or after the window's start is seen within `edge_max`;
+/// - **before the window**: a few evenly spaced polls from the registration to the first one
+///   of the window's schedule, at least `sparse_min` apart, at most `sparse_max`, and
+///   `early_polls` of them when there is room, so that an early failure is noticed within
+///   about a quarter of the run.
+///
+/// For a fixed number of polls, dense polls where the end is likely and sparse ones where it
+/// is not give the least median latency; the floor is the core's width over `dense`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ForecastPolicy {
-    /// The interval at the forecast's median (and early in a run without history).
+    /// The interval inside the core (and early in a run without history).
     pub dense: Duration,
-    /// The longest interval inside the window, and past it.
+    /// The longest interval anywhere in the window, and past it.
     pub edge_max: Duration,
-    /// The longest wait before the window: a run may still fail early.
+    /// How many polls to place before the window when there is room (`sparse_min` apart).
+    pub early_polls: u32,
+    /// The shortest and longest wait between polls before the window.
+    pub sparse_min: Duration,
     pub sparse_max: Duration,
     /// Without history: `dense` for the first `young`, then `steady`.
     pub young: Duration,
     pub steady: Duration,
-    /// Past the window: `dense` plus this fraction of the overrun, up to `edge_max`.
-    pub late_growth: f64,
 }
 
 impl Default for ForecastPolicy {
-    /// Real time: 1.3 s at the median keeps the median latency under 1 s; at most 2.8 s
-    /// anywhere in or after the window keeps the 95th percentile under 3 s (without history
-    /// too: 1.3 s for the first minute, 2.5 s after).
+    /// Real time: 1.3 s in the core keeps the median latency under 1 s; at most 2.8 s anywhere
+    /// in or after the window keeps the 95th percentile under 3 s (without history too: 1.3 s
+    /// for the first minute, 2.5 s after). Before the window: three polls when the run is
+    /// long enough for them to be a minute apart, and never more than 5 minutes apart.
     fn default() -> Self {
         ForecastPolicy {
             dense: Duration::from_millis(1300),
             edge_max: Duration::from_millis(2800),
-            sparse_max: Duration::from_secs(60),
+            early_polls: 3,
+            sparse_min: Duration::from_secs(60),
+            sparse_max: Duration::from_secs(300),
             young: Duration::from_secs(60),
             steady: Duration::from_millis(2500),
-            late_growth: 0.05,
         }
     }
 }
 
 impl ForecastPolicy {
-    /// The wait before the next poll of a run that is `age` old. Before the window the wait
-    /// ends at the window's start (never later than `sparse_max`, never shorter than `dense`).
+    /// The wait before the next poll of a run that is `age` old: to the first point of the
+    /// schedule at least half a dense interval away (a poll that went out a little late does
+    /// not double up on the next point).
     pub fn interval(&self, forecast: Option<&Forecast>, age: Duration) -> Duration {
-        let edge = self.edge_max.max(self.dense);
         let Some(forecast) = forecast else {
             return if age < self.young {
                 self.dense
@@ -129,19 +138,9 @@ impl ForecastPolicy {
                 self.steady
             };
         };
-        let (start, end) = forecast.window();
-        // Less than a dense interval before the window counts as inside it: waiting for the
-        // start and then `dense` more would put two polls where the window wants one.
-        if age < start && start - age >= self.dense {
-            return (start - age).min(self.sparse_max.max(self.dense));
-        }
-        if age <= end {
-            let z = forecast.z(age);
-            let grown = self.dense.as_secs_f64() * (z * z / 4.0).min(10.0).exp();
-            return Duration::from_secs_f64(grown.min(edge.as_secs_f64()));
-        }
-        let grown = self.dense + (age - end).mul_f64(self.late_growth.max(0.0));
-        grown.min(edge)
+        let (next, step) = Schedule::new(self, forecast).next_at_or_after(age + self.dense / 2);
+        // Never more than a step from now, for a poll that went out off the schedule.
+        next.saturating_sub(age).min(step)
     }
 
     /// The ages at which a run of `duration` is polled, from its registration up to and
@@ -156,6 +155,82 @@ impl ForecastPolicy {
                 return ages;
             }
         }
+    }
+}
+
+/// A forecast's poll schedule as four runs of evenly spaced ages: `sparse` from 0 to `first`,
+/// the left tail from `first` to the core's start, the core, and past it every `edge`.
+struct Schedule {
+    sparse_step: Duration,
+    first: Duration,
+    tail_step: Duration,
+    core_start: Duration,
+    dense: Duration,
+    core_last: Duration,
+    edge: Duration,
+}
+
+impl Schedule {
+    fn new(policy: &ForecastPolicy, forecast: &Forecast) -> Schedule {
+        let dense = policy.dense.max(Duration::from_millis(1));
+        let edge = policy.edge_max.max(dense);
+        let (start, end) = forecast.window();
+        let core_start = forecast.core.0.saturating_sub(dense / 2).clamp(start, end);
+        let core_end = (forecast.core.1 + dense / 2).clamp(core_start, end);
+        // The core's polls: every `dense` from its start until one at or past its end.
+        let steps = (core_end - core_start).as_secs_f64() / dense.as_secs_f64();
+        let core_last = core_start + dense * (steps.ceil() as u32);
+        // The left tail: the fewest polls at most `edge` apart ending at the core's start, the
+        // first one a step into the window.
+        let tail = core_start - start;
+        let tail_steps = (tail.as_secs_f64() / edge.as_secs_f64()).ceil().max(1.0) as u32;
+        let tail_step = tail / tail_steps;
+        let first = start + tail_step;
+        // Before it: `early_polls` + 1 intervals when they can be `sparse_min` long, fewer when
+        // not, more when they would exceed `sparse_max`.
+        let fit = (first.as_secs_f64() / policy.sparse_min.as_secs_f64().max(1e-3)).floor();
+        let cap = (first.as_secs_f64() / policy.sparse_max.as_secs_f64().max(1e-3)).ceil();
+        let intervals = fit
+            .min(f64::from(policy.early_polls) + 1.0)
+            .max(cap)
+            .max(1.0);
+        Schedule {
+            sparse_step: first.div_f64(intervals),
+            first,
+            tail_step,
+            core_start,
+            dense,
+            core_last,
+            edge,
+        }
+    }
+
+    /// The first scheduled age at or after `age`, and the step of the schedule there.
+    fn next_at_or_after(&self, age: Duration) -> (Duration, Duration) {
+        let (from, step, last) = if age <= self.first {
+            (Duration::ZERO, self.sparse_step, self.first)
+        } else if age <= self.core_start {
+            (self.first, self.tail_step, self.core_start)
+        } else if age <= self.core_last {
+            (self.core_start, self.dense, self.core_last)
+        } else {
+            (self.core_last, self.edge, Duration::MAX)
+        };
+        if step.is_zero() {
+            return (last, self.dense);
+        }
+        let n = ((age - from).as_secs_f64() / step.as_secs_f64()).ceil();
+        ((from + step.mul_f64(n)).min(last), step)
+    }
+}
+
+/// The `q` quantile of sorted durations, interpolating linearly between neighbours.
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let at = q.clamp(0.0, 1.0) * (sorted.len().saturating_sub(1)) as f64;
+    let (i, frac) = (at.floor() as usize, at.fract());
+    match sorted.get(i + 1) {
+        Some(next) => sorted[i] + (*next - sorted[i]).mul_f64(frac),
+        None => sorted[i],
     }
 }
 
@@ -203,6 +278,7 @@ mod tests {
         // median of the deviations from it is 11.5 s.
         assert_eq!(f.median, ms(179_500));
         assert!(near(f.sigma, ms(17_050)), "{:?}", f.sigma);
+        assert_eq!(f.core, (ms(167_200), ms(191_800)));
         let (start, end) = f.window();
         assert!(near(start, ms(151_475)), "{start:?}");
         assert!(near(end, ms(208_525)), "{end:?}");
@@ -234,50 +310,65 @@ mod tests {
     }
 
     #[test]
-    fn sparse_before_the_window_densest_at_the_median_late_past_it() {
+    fn sparse_before_the_window_dense_in_the_core_edge_past_it() {
         let p = ForecastPolicy::default();
         let f = Forecast::from_durations(&[secs(20); 5]).expect("a forecast");
-        // Before the window [19, 21]: wait until its start; less than 1.3 s before it, the
-        // window's own interval there (1.5 s from the median: 1.3 s × e^(z²/4)).
-        assert_eq!(p.interval(Some(&f), secs(0)), secs(19));
-        assert_eq!(p.interval(Some(&f), ms(17_500)), ms(1500));
-        let just_before = p.interval(Some(&f), ms(18_500));
-        assert!(near(just_before, ms(1679)), "{just_before:?}");
-        // At the median 1.3 s; a spread away, 1.3 s × e^(1/4).
-        assert_eq!(p.interval(Some(&f), secs(20)), ms(1300));
-        let at_21 = p.interval(Some(&f), secs(21));
-        assert!(near(at_21, ms(1457)), "{at_21:?}");
-        // Past it: 1.3 s + 5 % of the overrun, at most 2.8 s.
-        assert!(near(p.interval(Some(&f), secs(41)), ms(2300)));
-        assert_eq!(p.interval(Some(&f), secs(600)), ms(2800));
+        // Window [19, 21]; core [20 - 0.65, 20 + 0.65]; the 0.35 s of window before the core
+        // take one step, so the first poll is the core's start, and it is the only one before.
+        assert_eq!(f.core, (secs(20), secs(20)));
+        assert_eq!(p.interval(Some(&f), secs(0)), ms(19_350));
+        assert_eq!(p.interval(Some(&f), ms(17_500)), ms(1850));
+        // Off the schedule (a poll that went out late, say) the next comes within a step.
+        assert_eq!(p.interval(Some(&f), ms(18_800)), ms(1300));
+        // In the core every 1.3 s, past it every 2.8 s.
+        assert_eq!(p.interval(Some(&f), ms(19_350)), ms(1300));
+        assert_eq!(p.interval(Some(&f), ms(20_650)), ms(2800));
+        assert_eq!(p.interval(Some(&f), ms(23_450)), ms(2800));
+        assert!(p.interval(Some(&f), secs(600)) <= ms(2800));
     }
 
     #[test]
-    fn the_interval_never_exceeds_the_edge_inside_a_wide_window() {
+    fn the_interval_is_dense_in_the_core_and_never_exceeds_the_edge_in_the_window() {
         let p = ForecastPolicy::default();
         let f = Forecast::from_durations(&history_2m40_3m20()).expect("a forecast");
-        let (start, end) = f.window();
-        let mut age = start;
-        while age <= end {
-            let interval = p.interval(Some(&f), age);
-            assert!(
-                interval >= p.dense && interval <= p.edge_max,
-                "{age:?}: {interval:?}"
-            );
-            age += ms(500);
-        }
-        assert_eq!(p.interval(Some(&f), f.median), p.dense);
+        // P20 = 164 + 0.8 × 4, P80 = 191 + 0.2 × 4.
+        assert_eq!(f.core, (ms(167_200), ms(191_800)));
+        let ages = p.poll_ages(Some(&f), secs(400));
+        let (start, _) = f.window();
+        let inside: Vec<&[Duration]> = ages.windows(2).filter(|w| w[0] >= start).collect();
+        assert!(inside.iter().all(|w| w[1] - w[0] <= p.edge_max), "{ages:?}");
+        let core: Vec<&&[Duration]> = inside
+            .iter()
+            .filter(|w| w[0] >= ms(166_549) && w[1] <= ms(192_451))
+            .collect();
+        assert_eq!(core.len(), 19, "{ages:?}");
+        assert!(core.iter().all(|w| near(w[1] - w[0], p.dense)), "{ages:?}");
     }
 
     #[test]
-    fn a_long_young_phase_is_cut_at_sparse_max() {
+    fn a_long_run_gets_early_polls_then_the_window() {
         let p = ForecastPolicy::default();
         let f = Forecast::from_durations(&[secs(600); 3]).expect("a forecast");
         // A spread of 1 % of the median (6 s × 1.4826), half of it either side.
         let (start, _) = f.window();
         assert!(near(start, ms(595_552)), "{start:?}");
-        assert_eq!(p.interval(Some(&f), secs(0)), secs(60));
-        assert!(near(p.interval(Some(&f), secs(550)), ms(45_552)));
+        // The 3.8 s from there to the core [599.35, 600.65] take two steps of 1.9 s; the 597.45 s
+        // before the first of them, four of 149.36 s (three early polls a minute or more apart).
+        let ages = p.poll_ages(Some(&f), secs(600));
+        let expected = [149_363, 298_726, 448_088, 597_451, 599_350, 600_650].map(ms);
+        assert_eq!(ages.len(), expected.len(), "{ages:?}");
+        assert!(
+            ages.iter().zip(expected).all(|(a, e)| near(*a, e)),
+            "{ages:?}"
+        );
+        // A run of an hour is polled every 5 minutes at most before its window.
+        let f = Forecast::from_durations(&[secs(3600); 3]).expect("a forecast");
+        let ages = p.poll_ages(Some(&f), secs(3000));
+        assert_eq!(ages.len(), 11, "{ages:?}");
+        assert!(
+            ages.windows(2).all(|w| w[1] - w[0] <= secs(300)),
+            "{ages:?}"
+        );
     }
 
     #[test]
@@ -292,19 +383,65 @@ mod tests {
     #[test]
     fn request_counts_of_the_target_cases() {
         let p = ForecastPolicy::default();
-        // A 20 s run whose ten earlier runs took 19–21 s: polled at 18 s and at 20.05 s.
-        let history: Vec<Duration> = (0..10).map(|i| ms(19_000 + i * 2000 / 9)).collect();
-        let f = Forecast::from_durations(&history).expect("a forecast");
+        let evenly = |low: u64, high: u64| -> Vec<Duration> {
+            (0..10).map(|i| ms(low + i * (high - low) / 9)).collect()
+        };
+        // A 20 s run whose ten earlier runs took 19–21 s: polled at the core's start and once
+        // in it (plus the history list: 3 requests).
+        let f = Forecast::from_durations(&evenly(19_000, 21_000)).expect("a forecast");
         let ages = p.poll_ages(Some(&f), secs(20));
         assert_eq!(ages.len(), 2, "{ages:?}");
-        assert_eq!(ages[0], secs(18));
+        assert!(
+            near(ages[0], ms(18_750)) && near(ages[1], ms(20_050)),
+            "{ages:?}"
+        );
+        // A 10-minute run whose earlier runs took 9:55–10:05: at most 11 polls (with the
+        // history list, the ≤ 12 requests of the target), for an end anywhere in ±1 s.
+        let f = Forecast::from_durations(&evenly(595_000, 605_000)).expect("a forecast");
+        for end in (599_000..=601_000).step_by(100).map(ms) {
+            let ages = p.poll_ages(Some(&f), end);
+            assert!(ages.len() <= 11, "{end:?}: {ages:?}");
+        }
+        // A 3-minute run whose earlier runs spread over 40 s: 2 sparse polls, 6 over the
+        // window's 15 s before the core, 11 in it.
+        let f = Forecast::from_durations(&history_2m40_3m20()).expect("a forecast");
+        assert_eq!(p.poll_ages(Some(&f), secs(180)).len(), 18);
         // A run that exceeds the prediction by a minute is still polled at most every 2.8 s.
         let f = Forecast::from_durations(&[secs(20); 5]).expect("a forecast");
         let late = p.poll_ages(Some(&f), secs(82));
-        assert_eq!(late.len(), 30, "{late:?}");
+        assert_eq!(late.len(), 24, "{late:?}");
         assert!(late.windows(2).all(|w| w[1] - w[0] <= p.edge_max));
         // No history, 20 s: every 1.3 s.
         assert_eq!(p.poll_ages(None, secs(20)).len(), 16);
+    }
+
+    #[test]
+    fn most_ends_over_the_history_are_seen_within_a_second() {
+        // Runs ending anywhere between the shortest and the longest earlier run, evenly: more
+        // than half are seen within 1 s (the p50 target), all within the edge interval.
+        let p = ForecastPolicy::default();
+        for history in [
+            history_2m40_3m20(),
+            (0..10).map(|i| ms(595_000 + i * 10_000 / 9)).collect(),
+            (0..10).map(|i| ms(19_000 + i * 2000 / 9)).collect(),
+        ] {
+            let f = Forecast::from_durations(&history).expect("a forecast");
+            let ends: Vec<Duration> = (0..=400)
+                .map(|i| f.low + (f.high - f.low).mul_f64(f64::from(i) / 400.0))
+                .collect();
+            let latencies: Vec<Duration> = ends
+                .iter()
+                .map(|end| *p.poll_ages(Some(&f), *end).last().expect("polled") - *end)
+                .collect();
+            let within = latencies.iter().filter(|l| **l <= secs(1)).count();
+            assert!(
+                within * 2 > ends.len(),
+                "{:?}: {within} of {}",
+                f,
+                ends.len()
+            );
+            assert!(latencies.iter().all(|l| *l <= p.edge_max), "{f:?}");
+        }
     }
 
     #[test]
@@ -314,7 +451,7 @@ mod tests {
         let p = ForecastPolicy::default();
         let f = Forecast::from_durations(&history_2m40_3m20()).expect("a forecast");
         let (start, _) = f.window();
-        for end in (start.as_secs()..400).map(secs) {
+        for end in (0..1000).map(|i| start + ms(i * 250)) {
             let ages = p.poll_ages(Some(&f), end);
             let latency = *ages.last().expect("polled") - end;
             assert!(latency <= p.edge_max, "{end:?}: {latency:?}");

@@ -151,10 +151,9 @@ async fn a_slow_repository_does_not_delay_the_others() {
     );
 }
 
-/// With a history of 20 s runs the first poll waits for the window [19 s, 21 s]; the run
-/// ending at 20 s is seen on the next poll, 1.457 s later (1.3 s × e^(z²/4), a spread of
-/// 1.48 s from the median). Two runs of the workflow in the same
-/// repository read its history once.
+/// With a history of 20 s runs the first poll waits for the core of the window [19 s, 21 s]
+/// (20 s ± 0.65 s); the run ending at 20 s is seen on the next poll, 1.3 s later. Two runs of
+/// the workflow in the same repository read its history once.
 #[tokio::test(start_paused = true)]
 async fn the_forecast_places_the_polls_where_the_run_ends() {
     let started = Instant::now();
@@ -170,8 +169,9 @@ async fn the_forecast_places_the_polls_where_the_run_ends() {
     let second = watcher.watch_predicted(by_id("api", 2), "deploy.yml");
     let mut first = first;
     first.changed().await.expect("seen");
-    // Seen started first at 19 s: that far from the registration, the start is not measured.
-    assert_eq!(first.start_bracket(), Some(Duration::from_secs(19)));
+    // Seen started first at 19.35 s: that far from the registration, the start is not
+    // measured.
+    assert_eq!(first.start_bracket(), Some(Duration::from_millis(19_350)));
     first.completed().await.expect("completed");
     second.completed().await.expect("completed");
     let polls: Vec<u128> = fake
@@ -181,7 +181,7 @@ async fn the_forecast_places_the_polls_where_the_run_ends() {
         .collect();
     assert_eq!(
         polls,
-        [19_000, 20_457],
+        [19_350, 20_650],
         "one list request per tick for both runs"
     );
     assert_eq!(fake.history_reads(), 1);

@@ -92,10 +92,11 @@ fn scaled(policy: ForecastPolicy, scale: f64) -> ForecastPolicy {
     ForecastPolicy {
         dense: s(policy.dense),
         edge_max: s(policy.edge_max),
+        early_polls: policy.early_polls,
+        sparse_min: s(policy.sparse_min),
         sparse_max: s(policy.sparse_max),
         young: s(policy.young),
         steady: s(policy.steady),
-        late_growth: policy.late_growth,
     }
 }
 
