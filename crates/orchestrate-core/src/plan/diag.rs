@@ -125,17 +125,21 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-/// The closest candidate to `word`, if one is close enough to be a plausible typo.
+/// The closest candidate to `word`, if one is close enough to be a plausible typo: one edit
+/// away (a letter added, dropped, changed, or two neighbours swapped, which Jaro-Winkler
+/// scores low in short words such as `wbe` for `web`), or similar by Jaro-Winkler. One edit
+/// away beats similar; ties go to the higher Jaro-Winkler score.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    let one_edit = |c: &str| word.chars().count() >= 2 && strsim::osa_distance(word, c) <= 1;
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .map(|c| (one_edit(c), strsim::jaro_winkler(word, c), c))
+        .filter(|(near, score, _)| *near || *score >= 0.8)
+        .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map(|(_, _, c)| c)
 }
 
 /// `did you mean `x`?` when a candidate is close, else a list of what is allowed.
@@ -299,6 +303,28 @@ mod tests {
         assert_eq!(
             suggestion("zzz", &["a", "b"], "expected one of").as_deref(),
             Some("expected one of: `a`, `b`")
+        );
+    }
+
+    #[test]
+    fn suggests_short_names_one_edit_away() {
+        let services = ["backend", "ios", "android", "web"];
+        let cases = [
+            ("wbe", Some("web")),         // swapped neighbours
+            ("iso", Some("ios")),         // swapped neighbours
+            ("eb", Some("web")),          // a dropped letter
+            ("Web", Some("web")),         // a changed letter
+            ("bakcend", Some("backend")), // long names: Jaro-Winkler alone
+            ("mac", None),
+        ];
+        for (word, expected) in cases {
+            assert_eq!(did_you_mean(word, services), expected, "{word}");
+        }
+        assert_eq!(did_you_mean("x", ["y"]), None, "one letter is no evidence");
+        assert_eq!(
+            did_you_mean("iso", ["isolated", "ios"]),
+            Some("ios"),
+            "one edit away beats a long shared prefix"
         );
     }
 }
